@@ -1,0 +1,36 @@
+//! Subcommands. Each returns the process exit code: 0 clean, 1 findings or a refused
+//! request, 2 when the tool itself fails.
+
+mod lint;
+mod providers;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Ferry moves users off one identity provider onto another while they keep logging in.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check journey files: schema, names, outcomes, expressions, provider methods.
+    Lint(lint::Args),
+    /// Print which provider supports which migration method.
+    Providers(providers::Args),
+}
+
+/// The error type of a failed command: the tool itself failed (exit status 2).
+pub type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Lint(args) => lint::run(args),
+        Command::Providers(args) => providers::run(args),
+    }
+}

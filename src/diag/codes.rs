@@ -1,0 +1,61 @@
+//! The registry of diagnostic codes. A code, once published, keeps its meaning forever.
+
+use super::Severity;
+
+macro_rules! codes {
+    ($( $variant:ident = $id:literal, $name:literal, $severity:ident; )*) => {
+        /// Every diagnostic code Ferry can report.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $(
+                #[doc = $name]
+                $variant,
+            )*
+        }
+
+        impl Code {
+            /// All codes, in registry order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable identifier, such as `J201`.
+            pub fn id(self) -> &'static str {
+                match self { $(Code::$variant => $id,)* }
+            }
+
+            /// The rule's short kebab-case name.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// The severity used unless configuration says otherwise.
+            pub fn default_severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    YamlSyntax = "J001", "yaml-syntax", Error;
+    Schema = "J002", "schema-violation", Error;
+    StepKind = "J003", "step-kind", Error;
+    UnknownStep = "J101", "unknown-step", Error;
+    UnknownIdp = "J102", "unknown-idp", Error;
+    UnknownOutcome = "J103", "unknown-outcome", Error;
+    UnhandledOutcome = "J104", "unhandled-outcome", Error;
+    UnreachableStep = "J105", "unreachable-step", Warning;
+    DuplicateName = "J106", "duplicate-name", Error;
+    ExpressionSyntax = "J201", "expression-syntax", Error;
+    UnknownVariable = "J202", "unknown-variable", Error;
+    UnsupportedMethod = "J301", "unsupported-method", Error;
+}
+
+impl Code {
+    /// Looks a code up by its identifier or its name.
+    pub fn parse(text: &str) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.id().eq_ignore_ascii_case(text) || c.name() == text)
+    }
+}

@@ -1,0 +1,98 @@
+//! `J301`: a step asks a provider for a method it does not offer, or names an unknown provider.
+
+use super::{Context, Rule};
+use crate::diag::{Code, Diagnostic, closest};
+use crate::providers::{Method, Provider};
+use crate::syntax::ast::StepKind;
+
+/// The rule.
+pub static RULE: Rule = Rule {
+    code: Code::UnsupportedMethod,
+    summary: "a step asks a provider for a method it does not support",
+    doc: r#"## What it flags
+A legacy step whose IDP's provider does not offer that method (Google has no password
+API, Keycloak no email OTP), and an IDP whose provider Ferry does not know. `ferry
+providers` prints which provider supports which method.
+
+## Why it matters
+The step could never succeed; the migration would silently fall back to whatever the
+failure path does.
+
+## Example
+```yaml
+idps:
+  legacy: { provider: google }
+steps:
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+```
+
+## Fixed
+```yaml
+idps:
+  legacy: { provider: okta }
+steps:
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+```
+"#,
+    check: Some(check),
+};
+
+fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for decl in &cx.journey.idps {
+        if Provider::parse(&decl.provider.value).is_none() {
+            out.push(unknown_provider(&decl.provider.value, decl.provider.span));
+        }
+    }
+    for step in &cx.journey.steps {
+        let StepKind::LegacyPassword { idp, .. } = &step.kind.value else {
+            continue;
+        };
+        let Some(decl) = cx.idps.get(idp.value.as_str()) else {
+            continue;
+        };
+        let Some(provider) = Provider::parse(&decl.provider.value) else {
+            continue;
+        };
+        if !provider.support(Method::Password).allowed() {
+            out.push(unsupported(provider, Method::Password, step.kind.span));
+        }
+    }
+}
+
+fn unknown_provider(name: &str, span: crate::syntax::source::Span) -> Diagnostic {
+    let names = Provider::ALL.iter().map(|p| p.name());
+    let diagnostic = Diagnostic::new(
+        Code::UnsupportedMethod,
+        span,
+        format!("unknown provider `{name}`"),
+    );
+    match closest(name, names.clone()) {
+        Some(best) => diagnostic.with_help(format!("did you mean `{best}`?")),
+        None => diagnostic.with_help(format!(
+            "known providers: {}",
+            names.collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+fn unsupported(
+    provider: Provider,
+    method: Method,
+    span: crate::syntax::source::Span,
+) -> Diagnostic {
+    let offered: Vec<&str> = provider.methods().into_iter().map(Method::name).collect();
+    let message = format!(
+        "{} does not support the `{}` method",
+        provider.name(),
+        method.name()
+    );
+    Diagnostic::new(Code::UnsupportedMethod, span, message)
+        .with_label(format!("asks `{}` for a password", provider.name()))
+        .with_help(format!(
+            "{} offers: {}",
+            provider.name(),
+            offered.join(", ")
+        ))
+}

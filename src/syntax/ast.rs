@@ -1,0 +1,384 @@
+//! The journey AST: what a journey file says, with the span of every part. Both spellings
+//! (YAML and the DSL) produce it; `compile` turns it into the IR.
+
+use super::source::{Span, Spanned};
+
+/// A whole journey as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Journey {
+    /// The journey's id.
+    pub id: Spanned<String>,
+    /// What it is for.
+    pub description: Option<Spanned<String>>,
+    /// How identifiers are normalised; `None` means the defaults.
+    pub identifiers: Option<Spanned<Normalization>>,
+    /// The legacy providers it names.
+    pub idps: Vec<IdpDecl>,
+    /// The first step.
+    pub start: Spanned<String>,
+    /// The steps, in the order written.
+    pub steps: Vec<Step>,
+}
+
+/// A legacy provider used by a journey.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdpDecl {
+    /// The name steps use.
+    pub name: Spanned<String>,
+    /// The provider's product name, such as `okta`.
+    pub provider: Spanned<String>,
+}
+
+/// How identifiers are normalised before lookup and storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Normalization {
+    /// Remove surrounding white space.
+    pub trim: bool,
+    /// Unicode normalisation form C.
+    pub nfc: bool,
+    /// Lower-case.
+    pub lowercase: bool,
+}
+
+impl Default for Normalization {
+    fn default() -> Self {
+        Self {
+            trim: true,
+            nfc: true,
+            lowercase: true,
+        }
+    }
+}
+
+/// One step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// The step's id.
+    pub id: Spanned<String>,
+    /// A note for readers.
+    pub description: Option<Spanned<String>>,
+    /// What the step does, with the span of its kind keyword.
+    pub kind: Spanned<StepKind>,
+    /// Where each outcome leads, in the order written.
+    pub on: Vec<Edge>,
+    /// The whole step.
+    pub span: Span,
+}
+
+/// One outcome's transition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Edge {
+    /// The outcome's name, or `else`.
+    pub outcome: Spanned<String>,
+    /// The next step's id.
+    pub target: Spanned<String>,
+}
+
+/// The outcome name that covers every outcome not named.
+pub const ELSE: &str = "else";
+
+/// A MiniJinja expression as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// The expression text.
+    pub source: String,
+    /// Where the text is, as exactly as the reader allows.
+    pub span: Span,
+}
+
+/// The kinds of step and their settings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    /// Ask the user for fields.
+    Prompt(Prompt),
+    /// Look up the local user.
+    FindUser {
+        /// The identifier to look up.
+        identifier: Expr,
+    },
+    /// Check a password against the local hash.
+    CheckPassword {
+        /// The password.
+        password: Expr,
+    },
+    /// Check a password with a legacy provider.
+    LegacyPassword {
+        /// The provider's name in this journey.
+        idp: Spanned<String>,
+        /// The username sent.
+        username: Expr,
+        /// The password sent.
+        password: Expr,
+    },
+    /// Create or update the local user.
+    SaveUser(SaveUser),
+    /// Choose an outcome by conditions.
+    Branch {
+        /// Cases in order: outcome name and condition.
+        cases: Vec<(Spanned<String>, Expr)>,
+    },
+    /// End with success.
+    Complete,
+    /// End with a failure.
+    Fail {
+        /// The failure code.
+        reason: Spanned<FailReason>,
+        /// What the user is told.
+        message: Option<Spanned<String>>,
+    },
+}
+
+impl StepKind {
+    /// The keyword that introduces the kind in both spellings.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            StepKind::Prompt(_) => "prompt",
+            StepKind::FindUser { .. } => "find_user",
+            StepKind::CheckPassword { .. } => "check_password",
+            StepKind::LegacyPassword { .. } => "legacy_password",
+            StepKind::SaveUser(_) => "save_user",
+            StepKind::Branch { .. } => "branch",
+            StepKind::Complete => "complete",
+            StepKind::Fail { .. } => "fail",
+        }
+    }
+
+    /// The step's closed set of outcomes. A branch's outcomes are its cases plus `else`.
+    pub fn outcomes(&self) -> Vec<&str> {
+        match self {
+            StepKind::Prompt(_) => vec!["submitted"],
+            StepKind::FindUser { .. } => vec!["found", "not_found"],
+            StepKind::CheckPassword { .. } => CHECK_OUTCOMES.to_vec(),
+            StepKind::LegacyPassword { .. } => LEGACY_PASSWORD_OUTCOMES.to_vec(),
+            StepKind::SaveUser(_) => vec!["created", "updated", "conflict"],
+            StepKind::Branch { cases } => cases
+                .iter()
+                .map(|(name, _)| name.value.as_str())
+                .chain([ELSE])
+                .collect(),
+            StepKind::Complete | StepKind::Fail { .. } => Vec::new(),
+        }
+    }
+
+    /// Whether the session waits for the user at this step.
+    pub fn waits(&self) -> bool {
+        matches!(self, StepKind::Prompt(_))
+    }
+
+    /// Whether the journey ends at this step.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, StepKind::Complete | StepKind::Fail { .. })
+    }
+
+    /// Every expression in the step's settings, in the order written.
+    pub fn expressions(&self) -> Vec<&Expr> {
+        match self {
+            StepKind::Prompt(_) | StepKind::Complete | StepKind::Fail { .. } => Vec::new(),
+            StepKind::FindUser { identifier } => vec![identifier],
+            StepKind::CheckPassword { password } => vec![password],
+            StepKind::LegacyPassword {
+                username, password, ..
+            } => vec![username, password],
+            StepKind::SaveUser(save) => std::iter::once(&save.identifier)
+                .chain(save.attributes.iter().map(|(_, e)| e))
+                .chain(save.password.iter())
+                .collect(),
+            StepKind::Branch { cases } => cases.iter().map(|(_, e)| e).collect(),
+        }
+    }
+}
+
+/// Outcomes of a local credential check.
+pub const CHECK_OUTCOMES: &[&str] = &["success", "failure", "not_enrolled", "locked"];
+
+/// Outcomes of a legacy password check.
+pub const LEGACY_PASSWORD_OUTCOMES: &[&str] = &[
+    "success",
+    "invalid_credentials",
+    "mfa_required",
+    "locked",
+    "password_expired",
+    "not_confirmed",
+    "rate_limited",
+    "unavailable",
+];
+
+/// The step kinds' keywords, as both spellings accept them.
+pub const STEP_KEYWORDS: &[&str] = &[
+    "prompt",
+    "find_user",
+    "check_password",
+    "legacy_password",
+    "save_user",
+    "branch",
+    "complete",
+    "fail",
+];
+
+/// A prompt's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prompt {
+    /// A heading for the form.
+    pub title: Option<Spanned<String>>,
+    /// The fields, in order.
+    pub fields: Vec<Field>,
+}
+
+/// One prompt field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    /// The field's name, which becomes `input.<name>`.
+    pub name: Spanned<String>,
+    /// What it holds.
+    pub kind: Spanned<FieldKind>,
+    /// The text shown next to it.
+    pub label: Option<Spanned<String>>,
+    /// Whether it may be left out.
+    pub optional: bool,
+}
+
+/// What a prompt field holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// Free text.
+    Text,
+    /// An email address.
+    Email,
+    /// A password: secret, never stored in the session.
+    Password,
+    /// A one-time code: secret, never stored in the session.
+    Otp,
+}
+
+impl FieldKind {
+    /// All kinds with their names.
+    pub const ALL: &'static [(FieldKind, &'static str)] = &[
+        (FieldKind::Text, "text"),
+        (FieldKind::Email, "email"),
+        (FieldKind::Password, "password"),
+        (FieldKind::Otp, "otp"),
+    ];
+
+    /// The kind's name.
+    pub fn name(self) -> &'static str {
+        named(Self::ALL, self)
+    }
+
+    /// Parses a kind name.
+    pub fn parse(text: &str) -> Option<Self> {
+        parse_named(Self::ALL, text)
+    }
+
+    /// Whether values of this kind must not be kept in the session.
+    pub fn is_secret(self) -> bool {
+        matches!(self, FieldKind::Password | FieldKind::Otp)
+    }
+}
+
+/// A save-user step's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SaveUser {
+    /// The identifier to store.
+    pub identifier: Expr,
+    /// Attribute mapping, in order.
+    pub attributes: Vec<(Spanned<String>, Expr)>,
+    /// A password to keep as a local hash.
+    pub password: Option<Expr>,
+    /// The conflict policy, if written.
+    pub on_conflict: Option<Spanned<ConflictPolicy>>,
+}
+
+/// What save-user does when the identifier already has a user.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictPolicy {
+    /// Update the attributes.
+    #[default]
+    Update,
+    /// Leave the attributes as they are.
+    Keep,
+    /// Take the `conflict` outcome.
+    Fail,
+}
+
+impl ConflictPolicy {
+    /// All policies with their names.
+    pub const ALL: &'static [(ConflictPolicy, &'static str)] = &[
+        (ConflictPolicy::Update, "update"),
+        (ConflictPolicy::Keep, "keep"),
+        (ConflictPolicy::Fail, "fail"),
+    ];
+
+    /// The policy's name.
+    pub fn name(self) -> &'static str {
+        named(Self::ALL, self)
+    }
+
+    /// Parses a policy name.
+    pub fn parse(text: &str) -> Option<Self> {
+        parse_named(Self::ALL, text)
+    }
+}
+
+/// Why a journey failed, as the client sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailReason {
+    /// Wrong identifier or password; also unknown and disabled users.
+    InvalidCredentials,
+    /// The account is locked.
+    Locked,
+    /// A provider the journey needs cannot be reached.
+    Unavailable,
+    /// Too many requests.
+    RateLimited,
+    /// Refused by policy.
+    Denied,
+    /// The account conflicts with an existing one.
+    Conflict,
+    /// The password must be changed first.
+    PasswordExpired,
+    /// The account was never confirmed.
+    NotConfirmed,
+    /// A second factor is needed that this journey does not offer.
+    MfaRequired,
+}
+
+impl FailReason {
+    /// All reasons with their names.
+    pub const ALL: &'static [(FailReason, &'static str)] = &[
+        (FailReason::InvalidCredentials, "invalid_credentials"),
+        (FailReason::Locked, "locked"),
+        (FailReason::Unavailable, "unavailable"),
+        (FailReason::RateLimited, "rate_limited"),
+        (FailReason::Denied, "denied"),
+        (FailReason::Conflict, "conflict"),
+        (FailReason::PasswordExpired, "password_expired"),
+        (FailReason::NotConfirmed, "not_confirmed"),
+        (FailReason::MfaRequired, "mfa_required"),
+    ];
+
+    /// The reason's name.
+    pub fn name(self) -> &'static str {
+        named(Self::ALL, self)
+    }
+
+    /// Parses a reason name.
+    pub fn parse(text: &str) -> Option<Self> {
+        parse_named(Self::ALL, text)
+    }
+}
+
+fn named<T: PartialEq + Copy>(table: &[(T, &'static str)], value: T) -> &'static str {
+    table
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map_or("", |(_, n)| n)
+}
+
+fn parse_named<T: Copy>(table: &[(T, &'static str)], text: &str) -> Option<T> {
+    table.iter().find(|(_, n)| *n == text).map(|(v, _)| *v)
+}
