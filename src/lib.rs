@@ -4,11 +4,17 @@
 //! Journeys are read by [`syntax`], checked by [`rules`], compiled by [`compile`] into the
 //! IR that [`runtime`] runs.
 
+pub mod authn;
+pub mod clock;
 pub mod compile;
+pub mod config;
 pub mod diag;
 pub mod expr;
+pub mod identifier;
+pub mod idp;
 pub mod lint;
 pub mod providers;
 pub mod rules;
 pub mod secret;
+pub mod store;
 pub mod syntax;

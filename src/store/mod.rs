@@ -1,0 +1,170 @@
+//! Stores: the user store (users, credentials, migration log) and the session store, as
+//! traits with their embedded implementations. Knows nothing of journeys.
+
+mod memory;
+mod sqlite;
+
+pub use memory::MemorySessions;
+pub use sqlite::SqliteUsers;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value as Json};
+use uuid::Uuid;
+
+pub use crate::syntax::ast::ConflictPolicy;
+
+/// A local user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    /// Ferry's id for the user; the `sub` of completion tokens.
+    pub id: Uuid,
+    /// The normalised identifier the user logs in with.
+    pub identifier: String,
+    /// Mapped attributes.
+    pub attributes: Map<String, Json>,
+    /// The legacy account the user came from, if migrated.
+    pub legacy: Option<LegacyAccount>,
+    /// When the migration completed, in ms since the epoch.
+    pub migrated_at: Option<i64>,
+}
+
+/// Where a user came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LegacyAccount {
+    /// The IDP's name in ferry.yaml.
+    pub idp: String,
+    /// The provider kind (`okta`, `user_file`, …).
+    pub provider: String,
+    /// The user's id at the legacy IDP.
+    pub subject: String,
+}
+
+/// A verified legacy login to record: the user, their new credential and the log entry,
+/// written together or not at all.
+#[derive(Clone, Debug)]
+pub struct Migration {
+    /// The normalised identifier.
+    pub identifier: String,
+    /// Mapped attributes.
+    pub attributes: Map<String, Json>,
+    /// The legacy account verified.
+    pub legacy: LegacyAccount,
+    /// An argon2id PHC string to store as the user's password, if the journey keeps it.
+    pub password_hash: Option<String>,
+    /// What to do if the identifier already has a user.
+    pub policy: ConflictPolicy,
+    /// The journey that verified the user.
+    pub journey: String,
+    /// The method that verified the user (`password`, …).
+    pub method: String,
+    /// The time of the migration, in ms since the epoch.
+    pub at: i64,
+}
+
+/// What saving a migration did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Saved {
+    /// A new user.
+    Created(User),
+    /// An existing user, updated per the policy.
+    Updated(User),
+    /// Not saved: the policy said so, or the user belongs to another legacy account.
+    Conflict(ConflictKind),
+}
+
+/// Why a migration was not saved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConflictKind {
+    /// The identifier has a user and the policy is `fail`.
+    Exists,
+    /// The identifier's user came from a different legacy account.
+    OtherLegacyAccount,
+    /// The legacy account already belongs to a user with another identifier.
+    AccountTaken,
+}
+
+/// A store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed or could not be reached.
+    #[error("the user store failed")]
+    Database(#[from] sqlx::Error),
+    /// A stored row could not be read back.
+    #[error("a stored {what} cannot be read")]
+    Corrupt {
+        /// What could not be read.
+        what: &'static str,
+    },
+    /// Applying the schema migrations failed.
+    #[error("the user store's schema could not be brought up to date")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Users, credentials and the migration log.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// The user with this normalised identifier.
+    async fn find(&self, identifier: &str) -> Result<Option<User>, StoreError>;
+
+    /// The user's password hash (a PHC string), if they have one.
+    async fn password_hash(&self, user: Uuid) -> Result<Option<String>, StoreError>;
+
+    /// Replaces the user's password hash, as after a rehash.
+    async fn set_password_hash(&self, user: Uuid, hash: &str, at: i64) -> Result<(), StoreError>;
+
+    /// Records a verified legacy login: creates or updates the user, its password hash and
+    /// a log entry, in one transaction.
+    async fn save_migration(&self, migration: &Migration) -> Result<Saved, StoreError>;
+
+    /// How many users the store holds.
+    async fn count_users(&self) -> Result<u64, StoreError>;
+}
+
+/// A session's serialised state as the session store keeps it.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    /// The serialised session.
+    pub data: Vec<u8>,
+    /// When it expires, in ms since the epoch.
+    pub expires_at: i64,
+}
+
+/// Proof of holding a session for one advance; handed back on release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaseToken(pub u64);
+
+/// Why a session could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum AcquireError {
+    /// No such session, or it expired or ended.
+    #[error("the session does not exist or has expired")]
+    NotFound,
+    /// Another request is advancing it right now.
+    #[error("the session is busy with another request")]
+    Busy,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Sessions in flight, by id. One holder at a time per session.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    async fn create(&self, id: &str, session: Stored) -> Result<(), StoreError>;
+
+    /// Takes a session for one advance, refusing if another request holds it.
+    async fn acquire(&self, id: &str, now: i64) -> Result<(LeaseToken, Stored), AcquireError>;
+
+    /// Gives a session back with its new state, or ends it with `None`. A lease that no
+    /// longer matches (the session expired and was taken again) changes nothing.
+    async fn release(
+        &self,
+        id: &str,
+        lease: LeaseToken,
+        session: Option<Stored>,
+    ) -> Result<(), StoreError>;
+
+    /// Removes expired sessions; returns how many.
+    async fn sweep(&self, now: i64) -> Result<usize, StoreError>;
+}

@@ -1,0 +1,388 @@
+//! The embedded user store: SQLite through sqlx, schema applied by embedded migrations.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value as Json};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use uuid::Uuid;
+
+use super::{
+    ConflictKind, ConflictPolicy, LegacyAccount, Migration, Saved, StoreError, User, UserStore,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Users in a SQLite database file.
+#[derive(Clone, Debug)]
+pub struct SqliteUsers {
+    pool: SqlitePool,
+}
+
+const USER_COLUMNS: &str =
+    "id, identifier, attributes, migration_source, legacy_provider, legacy_subject, migrated_at";
+
+impl SqliteUsers {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        Self::with_options(options, 4).await
+    }
+
+    /// Opens a database from a `sqlite:` URL.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        Self::with_options(options, if in_memory { 1 } else { 4 }).await
+    }
+
+    async fn with_options(
+        options: SqliteConnectOptions,
+        connections: u32,
+    ) -> Result<Self, StoreError> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(connections)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The pool, for tests and tools that read the tables directly.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteUsers {
+    async fn find(&self, identifier: &str) -> Result<Option<User>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE identifier = ?"
+        ));
+        let row = sqlx::query(sql)
+            .bind(identifier)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    async fn password_hash(&self, user: Uuid) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT secret FROM credentials WHERE user_id = ? AND kind = 'password'";
+        let hash = sqlx::query_scalar(sql)
+            .bind(user.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(hash)
+    }
+
+    async fn set_password_hash(&self, user: Uuid, hash: &str, at: i64) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        upsert_password(&mut conn, &user.to_string(), hash, at).await
+    }
+
+    async fn save_migration(&self, migration: &Migration) -> Result<Saved, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let saved = save_in(&mut tx, migration).await?;
+        match saved {
+            Saved::Conflict(_) => tx.rollback().await?,
+            _ => tx.commit().await?,
+        }
+        Ok(saved)
+    }
+
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count.max(0) as u64)
+    }
+}
+
+async fn save_in(conn: &mut SqliteConnection, m: &Migration) -> Result<Saved, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE identifier = ?"
+    ));
+    let existing = sqlx::query(sql)
+        .bind(&m.identifier)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let existing = existing.map(|r| user_from_row(&r)).transpose()?;
+    match existing {
+        None => create(conn, m).await,
+        Some(user) => update(conn, m, user).await,
+    }
+}
+
+async fn create(conn: &mut SqliteConnection, m: &Migration) -> Result<Saved, StoreError> {
+    if account_taken(conn, &m.legacy, None).await? {
+        return Ok(Saved::Conflict(ConflictKind::AccountTaken));
+    }
+    let id = Uuid::now_v7();
+    let attributes = Json::Object(m.attributes.clone()).to_string();
+    sqlx::query(
+        "INSERT INTO users (id, identifier, attributes, migration_source, legacy_provider, \
+         legacy_subject, migrated_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(&m.identifier)
+    .bind(attributes)
+    .bind(&m.legacy.idp)
+    .bind(&m.legacy.provider)
+    .bind(&m.legacy.subject)
+    .bind(m.at)
+    .bind(m.at)
+    .bind(m.at)
+    .execute(&mut *conn)
+    .await?;
+    finish(conn, m, &id.to_string(), "created").await?;
+    let user = User {
+        id,
+        identifier: m.identifier.clone(),
+        attributes: m.attributes.clone(),
+        legacy: Some(m.legacy.clone()),
+        migrated_at: Some(m.at),
+    };
+    Ok(Saved::Created(user))
+}
+
+async fn update(
+    conn: &mut SqliteConnection,
+    m: &Migration,
+    mut user: User,
+) -> Result<Saved, StoreError> {
+    if let Some(legacy) = &user.legacy {
+        if legacy.idp != m.legacy.idp || legacy.subject != m.legacy.subject {
+            return Ok(Saved::Conflict(ConflictKind::OtherLegacyAccount));
+        }
+    } else if account_taken(conn, &m.legacy, Some(user.id)).await? {
+        return Ok(Saved::Conflict(ConflictKind::AccountTaken));
+    }
+    match m.policy {
+        ConflictPolicy::Fail => return Ok(Saved::Conflict(ConflictKind::Exists)),
+        ConflictPolicy::Update => user.attributes.extend(m.attributes.clone()),
+        ConflictPolicy::Keep => {}
+    }
+    user.legacy = Some(m.legacy.clone());
+    user.migrated_at = user.migrated_at.or(Some(m.at));
+    sqlx::query(
+        "UPDATE users SET attributes = ?, migration_source = ?, legacy_provider = ?, \
+         legacy_subject = ?, migrated_at = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(Json::Object(user.attributes.clone()).to_string())
+    .bind(&m.legacy.idp)
+    .bind(&m.legacy.provider)
+    .bind(&m.legacy.subject)
+    .bind(user.migrated_at)
+    .bind(m.at)
+    .bind(user.id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    finish(conn, m, &user.id.to_string(), "updated").await?;
+    Ok(Saved::Updated(user))
+}
+
+/// Stores the password (if any) and the log entry of a migration.
+async fn finish(
+    conn: &mut SqliteConnection,
+    m: &Migration,
+    user_id: &str,
+    event: &str,
+) -> Result<(), StoreError> {
+    if let Some(hash) = &m.password_hash {
+        upsert_password(conn, user_id, hash, m.at).await?;
+    }
+    sqlx::query(
+        "INSERT INTO migration_log (user_id, at, event, method, journey, idp, provider, legacy_subject) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(user_id)
+    .bind(m.at)
+    .bind(event)
+    .bind(&m.method)
+    .bind(&m.journey)
+    .bind(&m.legacy.idp)
+    .bind(&m.legacy.provider)
+    .bind(&m.legacy.subject)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_password(
+    conn: &mut SqliteConnection,
+    user_id: &str,
+    hash: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO credentials (user_id, kind, secret, created_at, updated_at) \
+         VALUES (?, 'password', ?, ?, ?) \
+         ON CONFLICT (user_id) WHERE kind = 'password' DO UPDATE SET secret = excluded.secret, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(user_id)
+    .bind(hash)
+    .bind(at)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether another user already holds this legacy account.
+async fn account_taken(
+    conn: &mut SqliteConnection,
+    legacy: &LegacyAccount,
+    except: Option<Uuid>,
+) -> Result<bool, StoreError> {
+    let holder: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM users WHERE migration_source = ? AND legacy_subject = ?",
+    )
+    .bind(&legacy.idp)
+    .bind(&legacy.subject)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(holder.is_some_and(|h| Some(h) != except.map(|e| e.to_string())))
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
+    let corrupt = |what| StoreError::Corrupt { what };
+    let id: String = row.try_get("id")?;
+    let attributes: String = row.try_get("attributes")?;
+    let attributes: Map<String, Json> =
+        serde_json::from_str(&attributes).map_err(|_| corrupt("user's attributes"))?;
+    let source: Option<String> = row.try_get("migration_source")?;
+    let provider: Option<String> = row.try_get("legacy_provider")?;
+    let subject: Option<String> = row.try_get("legacy_subject")?;
+    let legacy = match (source, provider, subject) {
+        (Some(idp), Some(provider), Some(subject)) => Some(LegacyAccount {
+            idp,
+            provider,
+            subject,
+        }),
+        _ => None,
+    };
+    Ok(User {
+        id: Uuid::parse_str(&id).map_err(|_| corrupt("user id"))?,
+        identifier: row.try_get("identifier")?,
+        attributes,
+        legacy,
+        migrated_at: row.try_get("migrated_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migration(identifier: &str, subject: &str, policy: ConflictPolicy) -> Migration {
+        let mut attributes = Map::new();
+        attributes.insert(
+            "email".into(),
+            Json::from(format!("{identifier}@example.com")),
+        );
+        Migration {
+            identifier: identifier.into(),
+            attributes,
+            legacy: LegacyAccount {
+                idp: "legacy".into(),
+                provider: "user_file".into(),
+                subject: subject.into(),
+            },
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
+            policy,
+            journey: "jit".into(),
+            method: "password".into(),
+            at: 1_000,
+        }
+    }
+
+    async fn store() -> (tempfile::TempDir, SqliteUsers) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteUsers::open(&dir.path().join("users.db"))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_migration_writes_user_credential_and_log_together() {
+        let (_dir, store) = store().await;
+        let Saved::Created(user) = store
+            .save_migration(&migration("alice", "u1", ConflictPolicy::Update))
+            .await
+            .unwrap()
+        else {
+            panic!("expected a new user");
+        };
+        assert_eq!(store.find("alice").await.unwrap(), Some(user.clone()));
+        assert!(store.password_hash(user.id).await.unwrap().is_some());
+        let logged: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM migration_log WHERE user_id = ?")
+                .bind(user.id.to_string())
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(logged, 1);
+    }
+
+    #[tokio::test]
+    async fn policies_decide_what_happens_to_an_existing_user() {
+        let (_dir, store) = store().await;
+        store
+            .save_migration(&migration("bob", "u2", ConflictPolicy::Update))
+            .await
+            .unwrap();
+        let mut again = migration("bob", "u2", ConflictPolicy::Keep);
+        again
+            .attributes
+            .insert("email".into(), Json::from("new@example.com"));
+        let Saved::Updated(kept) = store.save_migration(&again).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!(kept.attributes["email"], "bob@example.com");
+        again.policy = ConflictPolicy::Update;
+        let Saved::Updated(updated) = store.save_migration(&again).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!(updated.attributes["email"], "new@example.com");
+        again.policy = ConflictPolicy::Fail;
+        assert_eq!(
+            store.save_migration(&again).await.unwrap(),
+            Saved::Conflict(ConflictKind::Exists)
+        );
+        assert_eq!(store.count_users().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn two_legacy_accounts_never_merge() {
+        let (_dir, store) = store().await;
+        store
+            .save_migration(&migration("carol", "u3", ConflictPolicy::Update))
+            .await
+            .unwrap();
+        let other = migration("carol", "someone-else", ConflictPolicy::Update);
+        assert_eq!(
+            store.save_migration(&other).await.unwrap(),
+            Saved::Conflict(ConflictKind::OtherLegacyAccount)
+        );
+        let same_account = migration("carol2", "u3", ConflictPolicy::Update);
+        assert_eq!(
+            store.save_migration(&same_account).await.unwrap(),
+            Saved::Conflict(ConflictKind::AccountTaken)
+        );
+        assert_eq!(store.count_users().await.unwrap(), 1);
+    }
+}
