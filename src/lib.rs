@@ -15,6 +15,8 @@ pub mod idp;
 pub mod lint;
 pub mod providers;
 pub mod rules;
+pub mod runtime;
 pub mod secret;
+pub mod server;
 pub mod store;
 pub mod syntax;

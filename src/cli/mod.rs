@@ -3,6 +3,7 @@
 
 mod lint;
 mod providers;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,8 @@ enum Command {
     Lint(lint::Args),
     /// Print which provider supports which migration method.
     Providers(providers::Args),
+    /// Serve the journeys over HTTP.
+    Serve(serve::Args),
 }
 
 /// The error type of a failed command: the tool itself failed (exit status 2).
@@ -32,5 +35,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Lint(args) => lint::run(args),
         Command::Providers(args) => providers::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -1,0 +1,272 @@
+//! Building an engine: stores opened, journeys compiled, connectors set up. A journey whose
+//! file does not compile, or whose IDPs cannot be set up, is kept as not ready, with the
+//! reasons; the others run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::Engine;
+use crate::authn::Passwords;
+use crate::authn::password::PasswordError;
+use crate::clock::{SharedClock, SystemClock};
+use crate::compile::{self, ir::Journey};
+use crate::config::{Config, Env, ProcessEnv};
+use crate::diag::Diagnostic;
+use crate::idp::{self, PasswordCheck};
+use crate::store::{MemorySessions, SessionStore, SqliteUsers, StoreError, UserStore};
+use crate::syntax::Spelling;
+use crate::syntax::source::SourceFile;
+
+/// A journey as the engine found it.
+#[derive(Debug)]
+pub struct JourneyStatus {
+    /// The journey's id (or, if it did not compile, its file's stem).
+    pub id: String,
+    /// The file it came from.
+    pub file: String,
+    /// The compiled journey, if it compiled.
+    pub journey: Option<Arc<Journey>>,
+    /// Why it cannot run; empty when it is ready.
+    pub problems: Vec<String>,
+}
+
+impl JourneyStatus {
+    /// Whether sessions can start.
+    pub fn is_ready(&self) -> bool {
+        self.journey.is_some() && self.problems.is_empty()
+    }
+
+    /// The journey, or why it cannot run.
+    pub fn runnable(&self) -> Result<Arc<Journey>, Vec<String>> {
+        match &self.journey {
+            Some(j) if self.problems.is_empty() => Ok(j.clone()),
+            _ => Err(self.problems.clone()),
+        }
+    }
+}
+
+/// Journey files that did not compile, with their diagnostics.
+pub type Rejected = Vec<(Arc<SourceFile>, Vec<Diagnostic>)>;
+
+/// Why no engine could be built at all.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The user store could not be opened.
+    #[error("cannot open the user store")]
+    Store(#[from] StoreError),
+    /// A folder or file could not be read.
+    #[error("cannot read `{path}`")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The password settings are unusable.
+    #[error("invalid password settings")]
+    Passwords(#[from] PasswordError),
+}
+
+/// Assembles an [`Engine`]; everything not given comes from the configuration.
+pub struct EngineBuilder {
+    config: Config,
+    env: Arc<dyn Env>,
+    users: Option<Arc<dyn UserStore>>,
+    sessions: Option<Arc<dyn SessionStore>>,
+    clock: SharedClock,
+    connectors: BTreeMap<String, Arc<dyn PasswordCheck>>,
+}
+
+impl EngineBuilder {
+    /// A builder over a configuration.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            env: Arc::new(ProcessEnv),
+            users: None,
+            sessions: None,
+            clock: Arc::new(SystemClock),
+            connectors: BTreeMap::new(),
+        }
+    }
+
+    /// Where `${NAME}` references are resolved (default: the process environment).
+    pub fn env(mut self, env: Arc<dyn Env>) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// A user store instead of the configured one.
+    pub fn users(mut self, users: Arc<dyn UserStore>) -> Self {
+        self.users = Some(users);
+        self
+    }
+
+    /// A session store instead of the in-memory one.
+    pub fn sessions(mut self, sessions: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// A clock instead of the system clock.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// A ready-made connector for an IDP name, instead of one built from the configuration.
+    pub fn connector(mut self, idp: impl Into<String>, connector: Arc<dyn PasswordCheck>) -> Self {
+        self.connectors.insert(idp.into(), connector);
+        self
+    }
+
+    /// Opens the stores, compiles the journeys and sets up their connectors.
+    pub async fn build(mut self) -> Result<(Engine, Rejected), LoadError> {
+        let users = match self.users.take() {
+            Some(users) => users,
+            None => open_users(&self.config).await?,
+        };
+        let sessions = self
+            .sessions
+            .take()
+            .unwrap_or_else(|| Arc::new(MemorySessions::new()));
+        let passwords = Passwords::new(&self.config.settings.passwords)?;
+        let (compiled, rejected) = self.compile_journeys()?;
+        let mut engine = Engine {
+            journeys: BTreeMap::new(),
+            versions: HashMap::new(),
+            connectors: BTreeMap::new(),
+            users,
+            sessions,
+            passwords,
+            clock: self.clock.clone(),
+            limits: self.config.settings.sessions.clone(),
+        };
+        for mut status in compiled {
+            if let Some(journey) = status.journey.clone() {
+                status
+                    .problems
+                    .extend(self.connect(&journey, &mut engine.connectors).await);
+                engine
+                    .versions
+                    .insert((journey.def.id.clone(), journey.version.clone()), journey);
+            }
+            if engine.journeys.contains_key(&status.id) {
+                status
+                    .problems
+                    .push(format!("another file also defines journey `{}`", status.id));
+                status.id = format!("{} ({})", status.id, status.file);
+            }
+            engine.journeys.insert(status.id.clone(), status);
+        }
+        Ok((engine, rejected))
+    }
+
+    fn compile_journeys(&self) -> Result<(Vec<JourneyStatus>, Rejected), LoadError> {
+        let mut files = Vec::new();
+        for path in &self.config.settings.journeys {
+            journey_files(&self.config.resolve(path), &mut files)?;
+        }
+        let mut statuses = Vec::new();
+        let mut rejected = Vec::new();
+        for path in files {
+            let file = SourceFile::read(&path).map_err(|source| LoadError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            statuses.push(match compile::compile_source(&file) {
+                Ok(c) => JourneyStatus {
+                    id: c.journey.def.id.clone(),
+                    file: file.name().into(),
+                    journey: Some(c.journey),
+                    problems: Vec::new(),
+                },
+                Err(diagnostics) => {
+                    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+                    let stem = path
+                        .file_stem()
+                        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+                    let problem = format!(
+                        "`{}` does not compile ({errors} errors; run `ferry lint` on it)",
+                        file.name()
+                    );
+                    rejected.push((file.clone(), diagnostics));
+                    JourneyStatus {
+                        id: stem,
+                        file: file.name().into(),
+                        journey: None,
+                        problems: vec![problem],
+                    }
+                }
+            });
+        }
+        Ok((statuses, rejected))
+    }
+
+    /// Sets up the journey's connectors, reusing those already built; returns what failed.
+    async fn connect(
+        &self,
+        journey: &Journey,
+        ready: &mut BTreeMap<String, Arc<dyn PasswordCheck>>,
+    ) -> Vec<String> {
+        let mut problems = Vec::new();
+        for decl in &journey.def.idps {
+            if ready.contains_key(&decl.name) {
+                continue;
+            }
+            if let Some(given) = self.connectors.get(&decl.name) {
+                ready.insert(decl.name.clone(), given.clone());
+                continue;
+            }
+            match idp::build(&self.config, self.env.as_ref(), &decl.name, decl.provider).await {
+                Ok(connector) => {
+                    ready.insert(decl.name.clone(), connector);
+                }
+                Err(reason) => problems.push(format!("IDP `{}`: {reason}", decl.name)),
+            }
+        }
+        problems
+    }
+}
+
+async fn open_users(config: &Config) -> Result<Arc<dyn UserStore>, LoadError> {
+    let store = match &config.settings.database {
+        Some(url) => SqliteUsers::connect(url).await?,
+        None => {
+            let dir = config.resolve(&config.settings.data_dir);
+            std::fs::create_dir_all(&dir).map_err(|source| LoadError::Read {
+                path: dir.clone(),
+                source,
+            })?;
+            SqliteUsers::open(&dir.join("ferry.db")).await?
+        }
+    };
+    Ok(Arc::new(store))
+}
+
+fn journey_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let read = |source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    if !path.is_dir() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries = std::fs::read_dir(path)
+        .map_err(read)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(read)?;
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            journey_files(&entry, out)?;
+        } else if Spelling::of(&entry).is_some() {
+            out.push(entry);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,488 @@
+//! The engine: one asynchronous session per login, advanced step by step until it waits for
+//! the user or ends. Runs only the IR; reaches providers through connectors and data through
+//! the store traits.
+
+mod context;
+pub mod input;
+mod load;
+pub mod session;
+mod steps;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+
+pub use load::{EngineBuilder, JourneyStatus, LoadError};
+pub use session::{Session, SessionId, SessionUser};
+
+use crate::authn::Passwords;
+use crate::clock::SharedClock;
+use crate::compile::ir::{FieldKind, Journey, StepId, StepKind};
+use crate::config::SessionSettings;
+use crate::idp::PasswordCheck;
+use crate::store::{AcquireError, LeaseToken, SessionStore, StoreError, Stored, UserStore};
+use crate::syntax::ast::FailReason;
+use input::InputError;
+use steps::{Exec, Fault, Run, Transient};
+
+/// The journey engine.
+pub struct Engine {
+    journeys: BTreeMap<String, JourneyStatus>,
+    versions: HashMap<(String, String), Arc<Journey>>,
+    connectors: BTreeMap<String, Arc<dyn PasswordCheck>>,
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    passwords: Passwords,
+    clock: SharedClock,
+    limits: SessionSettings,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("journeys", &self.journeys.keys())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request the engine refused; the session (if any) is unchanged apart from its request count.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No journey has this id.
+    #[error("no journey `{0}`")]
+    UnknownJourney(String),
+    /// The journey exists but cannot run.
+    #[error("journey `{journey}` is not ready")]
+    NotReady {
+        /// The journey.
+        journey: String,
+        /// Why.
+        reasons: Vec<String>,
+    },
+    /// No such session, or it expired or ended.
+    #[error("the session does not exist or has ended")]
+    SessionNotFound,
+    /// Another request is advancing this session.
+    #[error("the session is busy with another request")]
+    SessionBusy,
+    /// The answer does not fit the waiting prompt.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<AcquireError> for EngineError {
+    fn from(e: AcquireError) -> Self {
+        match e {
+            AcquireError::NotFound => EngineError::SessionNotFound,
+            AcquireError::Busy => EngineError::SessionBusy,
+            AcquireError::Store(s) => EngineError::Store(s),
+        }
+    }
+}
+
+/// Where a session stands after a request.
+#[derive(Debug, Serialize)]
+pub struct Answer {
+    /// The session's id.
+    #[serde(skip)]
+    pub session: SessionId,
+    /// The journey's id.
+    pub journey: String,
+    /// The state.
+    #[serde(flatten)]
+    pub state: State,
+}
+
+/// A session's state.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum State {
+    /// Waiting for the user at a step.
+    Waiting {
+        /// The step.
+        step: StepView,
+    },
+    /// Ended with success.
+    Completed {
+        /// The signed-in user.
+        #[serde(skip)]
+        user: SessionUser,
+        /// How the user was authenticated (RFC 8176 values).
+        amr: Vec<String>,
+    },
+    /// Ended with a failure.
+    Failed {
+        /// Why: a journey's fail reason, or `error` when the journey itself broke.
+        reason: Failure,
+        /// What to tell the user.
+        message: String,
+    },
+}
+
+/// Why a session failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Failure {
+    /// A fail step's reason.
+    Journey(FailReason),
+    /// The journey or Ferry broke; nobody was authenticated.
+    Error(ErrorReason),
+}
+
+/// The reason code of a broken journey.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorReason {
+    /// The journey failed at run time.
+    JourneyError,
+}
+
+/// What a waiting step asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StepView {
+    /// The step's id.
+    pub id: String,
+    /// Its kind.
+    pub kind: &'static str,
+    /// A heading.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The fields to fill in.
+    pub fields: Vec<FieldView>,
+}
+
+/// One field to fill in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldView {
+    /// The name to submit it under.
+    pub name: String,
+    /// What it holds.
+    #[serde(rename = "type")]
+    pub kind: FieldKind,
+    /// The label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Whether it may be left out.
+    pub optional: bool,
+}
+
+/// How a run of steps ended.
+#[derive(Debug)]
+pub enum End {
+    /// Success for this user.
+    Completed {
+        /// The user.
+        user: SessionUser,
+        /// RFC 8176 method references.
+        amr: Vec<String>,
+    },
+    /// A fail step.
+    Failed {
+        /// Its reason.
+        reason: FailReason,
+        /// Its message.
+        message: String,
+    },
+    /// The journey broke.
+    Fault,
+}
+
+enum Flow {
+    Wait,
+    End(End),
+}
+
+impl Engine {
+    /// Starts building an engine from a configuration.
+    pub fn builder(config: crate::config::Config) -> EngineBuilder {
+        EngineBuilder::new(config)
+    }
+
+    /// Every journey found, ready or not.
+    pub fn journeys(&self) -> impl Iterator<Item = &JourneyStatus> {
+        self.journeys.values()
+    }
+
+    /// The user store.
+    pub fn users(&self) -> &Arc<dyn UserStore> {
+        &self.users
+    }
+
+    /// The session store.
+    pub fn sessions(&self) -> &Arc<dyn SessionStore> {
+        &self.sessions
+    }
+
+    /// Starts a session of a journey and runs it until it waits or ends.
+    #[tracing::instrument(level = "debug", skip_all, fields(journey = %journey))]
+    pub async fn start(&self, journey: &str) -> Result<Answer, EngineError> {
+        let status = self
+            .journeys
+            .get(journey)
+            .ok_or_else(|| EngineError::UnknownJourney(journey.into()))?;
+        let compiled = status.runnable().map_err(|reasons| EngineError::NotReady {
+            journey: journey.into(),
+            reasons,
+        })?;
+        let now = self.clock.now_ms();
+        let mut session = Session {
+            journey: compiled.def.id.clone(),
+            version: compiled.version.clone(),
+            step: compiled.def.start,
+            input: Map::new(),
+            claims: Map::new(),
+            user: None,
+            legacy: None,
+            proofs: Vec::new(),
+            requests: 0,
+            started_at: now,
+            expires_at: now.saturating_add((self.limits.ttl_seconds as i64).saturating_mul(1000)),
+        };
+        let id = SessionId::generate();
+        let mut transient = Transient::default();
+        let flow = self
+            .run(&compiled, &mut session, &mut transient, compiled.def.start)
+            .await;
+        if let Flow::Wait = flow {
+            self.sessions.create(id.expose(), stored(&session)?).await?;
+        }
+        Ok(self.answer(id, &compiled, &session, flow))
+    }
+
+    /// Submits an answer to the step a session waits at, and runs on until it waits or ends.
+    #[tracing::instrument(level = "debug", skip_all, fields(session = %id.log_ref()))]
+    pub async fn advance(&self, id: &SessionId, input: &Json) -> Result<Answer, EngineError> {
+        let (lease, stored_session) = self
+            .sessions
+            .acquire(id.expose(), self.clock.now_ms())
+            .await?;
+        let outcome = self.advance_held(id, stored_session, input).await;
+        let keep = match &outcome {
+            Ok((session, answer)) if matches!(answer.state, State::Waiting { .. }) => Some(session),
+            Ok(_) => None,
+            Err((session, _)) => session.as_ref(),
+        };
+        let kept = keep.map(stored).transpose();
+        self.release(id, lease, kept).await?;
+        outcome
+            .map(|(_, answer)| answer)
+            .map_err(|(_, error)| error)
+    }
+
+    /// Where a session stands, without changing it.
+    pub async fn peek(&self, id: &SessionId) -> Result<Answer, EngineError> {
+        let (lease, stored_session) = self
+            .sessions
+            .acquire(id.expose(), self.clock.now_ms())
+            .await?;
+        let decoded = decode(&stored_session.data);
+        self.release(id, lease, Ok(Some(stored_session))).await?;
+        let session = decoded.ok_or(EngineError::SessionNotFound)?;
+        let journey = self
+            .version_of(&session)
+            .ok_or(EngineError::SessionNotFound)?;
+        Ok(self.answer(id.clone(), &journey, &session, Flow::Wait))
+    }
+
+    async fn release(
+        &self,
+        id: &SessionId,
+        lease: LeaseToken,
+        kept: Result<Option<Stored>, EngineError>,
+    ) -> Result<(), EngineError> {
+        match kept {
+            Ok(kept) => Ok(self.sessions.release(id.expose(), lease, kept).await?),
+            Err(e) => {
+                self.sessions.release(id.expose(), lease, None).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn advance_held(
+        &self,
+        id: &SessionId,
+        stored_session: Stored,
+        input: &Json,
+    ) -> Result<(Session, Answer), (Option<Session>, EngineError)> {
+        let mut session =
+            decode(&stored_session.data).ok_or((None, EngineError::SessionNotFound))?;
+        let journey = self
+            .version_of(&session)
+            .ok_or((None, EngineError::SessionNotFound))?;
+        session.requests += 1;
+        if session.requests > self.limits.max_requests {
+            let end = End::Failed {
+                reason: FailReason::RateLimited,
+                message: "Too many attempts in this session.".into(),
+            };
+            return Ok((
+                session.clone(),
+                self.answer(id.clone(), &journey, &session, Flow::End(end)),
+            ));
+        }
+
+        let Some(StepKind::Prompt { fields, .. }) = journey.step(session.step).map(|s| &s.kind)
+        else {
+            return Err((None, EngineError::SessionNotFound));
+        };
+        let accepted = match input::accept(fields, input) {
+            Ok(accepted) => accepted,
+            Err(e) => return Err((Some(session), e.into())),
+        };
+        session.input.extend(accepted.public);
+        let mut transient = Transient {
+            secrets: accepted.secrets,
+            verified_password: None,
+        };
+
+        let flow = match journey.step(session.step).and_then(|s| s.next("submitted")) {
+            Some(next) => self.run(&journey, &mut session, &mut transient, next).await,
+            None => Flow::End(End::Fault),
+        };
+        let answer = self.answer(id.clone(), &journey, &session, flow);
+        Ok((session, answer))
+    }
+
+    fn version_of(&self, session: &Session) -> Option<Arc<Journey>> {
+        self.versions
+            .get(&(session.journey.clone(), session.version.clone()))
+            .cloned()
+    }
+
+    async fn run(
+        &self,
+        journey: &Journey,
+        session: &mut Session,
+        transient: &mut Transient,
+        from: StepId,
+    ) -> Flow {
+        let mut current = from;
+        for _ in 0..self.limits.max_steps_per_request {
+            let Some(step) = journey.step(current) else {
+                return self.fault(journey, "?", Fault("no such step".into()));
+            };
+            let started = std::time::Instant::now();
+            let exec = Run {
+                engine: self,
+                journey,
+                session,
+                transient,
+            }
+            .exec(&step.kind)
+            .await;
+            let exec = match exec {
+                Ok(exec) => exec,
+                Err(fault) => return self.fault(journey, &step.name, fault),
+            };
+            let elapsed_us = started.elapsed().as_micros() as u64;
+            match exec {
+                Exec::Wait => {
+                    session.step = current;
+                    return Flow::Wait;
+                }
+                Exec::End(end) => return Flow::End(end),
+                Exec::Outcome(outcome) => {
+                    tracing::debug!(target: "ferry::journey", journey = %journey.def.id, step = %step.name, outcome = %outcome, elapsed_us, "step");
+                    match step.next(&outcome) {
+                        Some(next) => current = next,
+                        None => {
+                            return self.fault(
+                                journey,
+                                &step.name,
+                                Fault(format!("outcome `{outcome}` leads nowhere")),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let limit = self.limits.max_steps_per_request;
+        self.fault(
+            journey,
+            "?",
+            Fault(format!("{limit} steps ran without waiting for the user")),
+        )
+    }
+
+    fn fault(&self, journey: &Journey, step: &str, fault: Fault) -> Flow {
+        tracing::error!(target: "ferry::journey", journey = %journey.def.id, step, fault = %fault.0, "journey failed");
+        Flow::End(End::Fault)
+    }
+
+    fn answer(&self, id: SessionId, journey: &Journey, session: &Session, flow: Flow) -> Answer {
+        let state = match flow {
+            Flow::Wait => State::Waiting {
+                step: view(journey, session.step),
+            },
+            Flow::End(End::Completed { user, amr }) => State::Completed { user, amr },
+            Flow::End(End::Failed { reason, message }) => State::Failed {
+                reason: Failure::Journey(reason),
+                message,
+            },
+            Flow::End(End::Fault) => State::Failed {
+                reason: Failure::Error(ErrorReason::JourneyError),
+                message: "Sign-in failed because of an error; try again later.".into(),
+            },
+        };
+        if !matches!(state, State::Waiting { .. }) {
+            let outcome = match &state {
+                State::Completed { .. } => "completed",
+                _ => "failed",
+            };
+            tracing::info!(target: "ferry::journey", journey = %journey.def.id, session = %id.log_ref(), outcome, "journey ended");
+        }
+        Answer {
+            session: id,
+            journey: journey.def.id.clone(),
+            state,
+        }
+    }
+}
+
+fn view(journey: &Journey, step: StepId) -> StepView {
+    let Some(step) = journey.step(step) else {
+        return StepView {
+            id: String::new(),
+            kind: "prompt",
+            title: None,
+            fields: Vec::new(),
+        };
+    };
+    let (title, fields) = match &step.kind {
+        StepKind::Prompt { title, fields } => (title.clone(), fields.as_slice()),
+        _ => (None, &[][..]),
+    };
+    let fields = fields
+        .iter()
+        .map(|f| FieldView {
+            name: f.name.clone(),
+            kind: f.kind,
+            label: f.label.clone(),
+            optional: f.optional,
+        })
+        .collect();
+    StepView {
+        id: step.name.clone(),
+        kind: step.kind.keyword(),
+        title,
+        fields,
+    }
+}
+
+fn stored(session: &Session) -> Result<Stored, EngineError> {
+    let data = serde_json::to_vec(session).map_err(|_| EngineError::SessionNotFound)?;
+    Ok(Stored {
+        data,
+        expires_at: session.expires_at,
+    })
+}
+
+fn decode(data: &[u8]) -> Option<Session> {
+    serde_json::from_slice(data).ok()
+}

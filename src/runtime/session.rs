@@ -1,0 +1,201 @@
+//! A session: plain, serialisable data, so any node can continue it. Secret input (passwords,
+//! codes) is never part of it.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::compile::ir::StepId;
+
+/// A session's id: 192 random bits, base64url. Never logged; see [`SessionId::log_ref`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// A fresh random id.
+    pub fn generate() -> Self {
+        Self(URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>()))
+    }
+
+    /// An id received from a client, if it has the shape of one.
+    pub fn parse(text: &str) -> Option<Self> {
+        let valid = text.len() == 32
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then(|| Self(text.to_owned()))
+    }
+
+    /// The id itself, for the client and the store.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A short one-way reference to the session, safe to log.
+    pub fn log_ref(&self) -> String {
+        let digest = Sha256::digest(self.0.as_bytes());
+        digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl std::fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SessionId({})", self.log_ref())
+    }
+}
+
+/// How a credential was proven in this session, and for whom.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Proof {
+    /// The local password of a local user.
+    LocalPassword {
+        /// The user.
+        user: Uuid,
+    },
+    /// A password accepted by a legacy provider.
+    LegacyPassword {
+        /// The IDP's name.
+        idp: String,
+        /// The legacy account.
+        subject: String,
+    },
+}
+
+impl Proof {
+    /// The RFC 8176 `amr` value of the proof.
+    pub fn amr(&self) -> &'static str {
+        match self {
+            Proof::LocalPassword { .. } | Proof::LegacyPassword { .. } => "pwd",
+        }
+    }
+}
+
+/// The local user a session is about.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionUser {
+    /// Ferry's id for the user.
+    pub id: Uuid,
+    /// The normalised identifier.
+    pub identifier: String,
+    /// Whether the user has completed migration.
+    pub migrated: bool,
+    /// The legacy account the user came from, as `idp` and `subject`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<(String, String)>,
+    /// The user's attributes.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Json>,
+}
+
+/// The legacy account a legacy check verified in this session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionLegacy {
+    /// The IDP's name.
+    pub idp: String,
+    /// The provider kind.
+    pub provider: String,
+    /// The account's id at the provider.
+    pub subject: String,
+}
+
+/// Everything a session remembers between requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// The journey's id.
+    pub journey: String,
+    /// The journey version the session is pinned to.
+    pub version: String,
+    /// The step the session waits at.
+    pub step: StepId,
+    /// Non-secret fields submitted so far.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub input: Map<String, Json>,
+    /// Claims from the legacy provider.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub claims: Map<String, Json>,
+    /// The local user, once found or created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<SessionUser>,
+    /// The legacy account, once verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<SessionLegacy>,
+    /// Credentials proven so far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proofs: Vec<Proof>,
+    /// Requests handled so far.
+    pub requests: u32,
+    /// When it started, ms since the epoch.
+    pub started_at: i64,
+    /// When it expires, ms since the epoch.
+    pub expires_at: i64,
+}
+
+impl Session {
+    /// Whether a credential was proven for the session's current user.
+    pub fn proven_for_user(&self) -> bool {
+        let Some(user) = &self.user else { return false };
+        self.proofs.iter().any(|p| match p {
+            Proof::LocalPassword { user: id } => *id == user.id,
+            Proof::LegacyPassword { idp, subject } => user
+                .legacy
+                .as_ref()
+                .is_some_and(|(i, s)| i == idp && s == subject),
+        })
+    }
+
+    /// The `amr` values of the proofs for the current user, without repeats.
+    pub fn amr(&self) -> Vec<&'static str> {
+        let mut amr: Vec<&'static str> = self.proofs.iter().map(Proof::amr).collect();
+        amr.dedup();
+        amr
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_long_random_and_parse_back() {
+        let a = SessionId::generate();
+        assert_eq!(a.expose().len(), 32);
+        assert_ne!(a, SessionId::generate());
+        assert_eq!(SessionId::parse(a.expose()), Some(a.clone()));
+        assert_eq!(SessionId::parse("short"), None);
+        assert!(!format!("{a:?}").contains(a.expose()));
+    }
+
+    #[test]
+    fn a_proof_for_another_user_does_not_count() {
+        let user = SessionUser {
+            id: Uuid::now_v7(),
+            identifier: "a".into(),
+            migrated: true,
+            legacy: None,
+            attributes: Map::new(),
+        };
+        let mut session = Session {
+            journey: "j".into(),
+            version: "v".into(),
+            step: StepId(0),
+            input: Map::new(),
+            claims: Map::new(),
+            user: Some(user),
+            legacy: None,
+            proofs: vec![Proof::LocalPassword {
+                user: Uuid::now_v7(),
+            }],
+            requests: 0,
+            started_at: 0,
+            expires_at: 1,
+        };
+        assert!(!session.proven_for_user());
+        let id = session.user.as_ref().map(|u| u.id).unwrap();
+        session.proofs.push(Proof::LocalPassword { user: id });
+        assert!(session.proven_for_user());
+    }
+}

@@ -1,0 +1,423 @@
+//! Step executors: what each kind of step does to a session, and which outcome it takes.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use minijinja::Value;
+use serde_json::Map;
+
+use super::context;
+use super::session::{Proof, Session, SessionLegacy, SessionUser};
+use super::{End, Engine};
+use crate::authn::password::PasswordError;
+use crate::compile::ir::{ConflictPolicy, ExprId, IdpId, Journey, StepKind};
+use crate::identifier;
+use crate::idp::LegacyError;
+use crate::secret::Secret;
+use crate::store::{LegacyAccount, Migration, Saved, User};
+use crate::syntax::ast::FailReason;
+
+/// Longest a legacy call may take, whatever its connector's own timeout.
+const LEGACY_CALL_LIMIT: Duration = Duration::from_secs(30);
+
+/// What running one step did.
+#[derive(Debug)]
+pub enum Exec {
+    /// Take this outcome.
+    Outcome(String),
+    /// Wait for the user here.
+    Wait,
+    /// The journey ends.
+    End(End),
+}
+
+/// A journey or Ferry bug found while running: the session fails, nobody is authenticated.
+#[derive(Debug)]
+pub struct Fault(pub String);
+
+/// What lives only for the current request.
+#[derive(Debug, Default)]
+pub struct Transient {
+    /// Secret fields submitted with this request.
+    pub secrets: HashMap<String, Secret>,
+    /// The password a legacy provider accepted in this request, by IDP name.
+    pub verified_password: Option<(String, Secret)>,
+}
+
+/// One step's run, with what it needs around it.
+pub struct Run<'a> {
+    /// The engine.
+    pub engine: &'a Engine,
+    /// The journey.
+    pub journey: &'a Journey,
+    /// The session being advanced.
+    pub session: &'a mut Session,
+    /// This request's secrets.
+    pub transient: &'a mut Transient,
+}
+
+impl Run<'_> {
+    /// Runs one step.
+    pub async fn exec(&mut self, kind: &StepKind) -> Result<Exec, Fault> {
+        match kind {
+            StepKind::Prompt { .. } => Ok(Exec::Wait),
+            StepKind::FindUser { identifier } => self.find_user(*identifier).await,
+            StepKind::CheckPassword { password } => self.check_password(*password).await,
+            StepKind::LegacyPassword {
+                idp,
+                username,
+                password,
+            } => self.legacy_password(*idp, *username, *password).await,
+            StepKind::SaveUser {
+                identifier,
+                attributes,
+                password,
+                on_conflict,
+            } => {
+                self.save_user(*identifier, attributes, *password, *on_conflict)
+                    .await
+            }
+            StepKind::Branch { cases } => self.branch(cases),
+            StepKind::Complete => self.complete(),
+            StepKind::Fail { reason, message } => Ok(Exec::End(End::Failed {
+                reason: *reason,
+                message: message
+                    .clone()
+                    .unwrap_or_else(|| default_message(*reason).to_owned()),
+            })),
+        }
+    }
+
+    async fn find_user(&mut self, identifier: ExprId) -> Result<Exec, Fault> {
+        let raw = self.string(identifier)?;
+        let Ok(key) = identifier::normalize(&raw, self.journey.def.normalization) else {
+            self.session.user = None;
+            return Ok(outcome("not_found"));
+        };
+
+        let found = match self.engine.users.find(&key).await {
+            Ok(found) => found,
+            Err(e) => return Ok(store_down(&e)),
+        };
+
+        self.session.user = found.map(session_user);
+        Ok(outcome(if self.session.user.is_some() {
+            "found"
+        } else {
+            "not_found"
+        }))
+    }
+
+    async fn check_password(&mut self, password: ExprId) -> Result<Exec, Fault> {
+        let user = self
+            .session
+            .user
+            .clone()
+            .ok_or_else(|| Fault("check_password ran before a user was found".into()))?;
+        let password = self.secret(password)?;
+        let passwords = &self.engine.passwords;
+
+        let stored = match self.engine.users.password_hash(user.id).await {
+            Ok(stored) => stored,
+            Err(e) => return Ok(store_down(&e)),
+        };
+        let Some(stored) = stored else {
+            passwords.verify_nothing(&password).await.map_err(fault)?;
+            return Ok(outcome("not_enrolled"));
+        };
+
+        let verification = match passwords.verify(&password, &stored).await {
+            Ok(v) => v,
+            Err(PasswordError::Hash(e)) => {
+                tracing::error!(target: "ferry::journey", user = %user.id, error = %e, "stored password hash unusable");
+                return Ok(outcome("not_enrolled"));
+            }
+            Err(e) => return Err(fault(e)),
+        };
+        if !verification.matches {
+            return Ok(outcome("failure"));
+        }
+
+        self.session
+            .proofs
+            .push(Proof::LocalPassword { user: user.id });
+        if verification.needs_rehash {
+            self.rehash(&user, &password).await;
+        }
+        Ok(outcome("success"))
+    }
+
+    async fn rehash(&self, user: &SessionUser, password: &Secret) {
+        let result = match self.engine.passwords.hash(password).await {
+            Ok(hash) => self
+                .engine
+                .users
+                .set_password_hash(user.id, &hash, self.engine.clock.now_ms())
+                .await
+                .err()
+                .map(|e| e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(error) = result {
+            tracing::warn!(target: "ferry::journey", user = %user.id, %error, "password rehash failed");
+        }
+    }
+
+    async fn legacy_password(
+        &mut self,
+        idp: IdpId,
+        username: ExprId,
+        password: ExprId,
+    ) -> Result<Exec, Fault> {
+        let decl = self
+            .journey
+            .idp(idp)
+            .ok_or_else(|| Fault("unknown IDP index".into()))?;
+        let connector = self
+            .engine
+            .connectors
+            .get(&decl.name)
+            .ok_or_else(|| Fault(format!("IDP `{}` has no connector", decl.name)))?;
+        let username = self.string(username)?;
+        let password = self.secret(password)?;
+
+        let started = Instant::now();
+        let call = tokio::time::timeout(
+            LEGACY_CALL_LIMIT,
+            connector.check_password(&username, &password),
+        )
+        .await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let provider = decl.provider.name();
+
+        let verified = match call {
+            Ok(Ok(verified)) => verified,
+            Ok(Err(error)) => {
+                return Ok(outcome(refused(&decl.name, provider, elapsed_ms, &error)));
+            }
+            Err(_) => {
+                tracing::warn!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, "legacy call timed out");
+                return Ok(outcome("unavailable"));
+            }
+        };
+
+        tracing::debug!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, outcome = "success", "legacy call");
+        let subject = verified.subject.clone();
+        self.session.claims = verified.claims;
+        self.session.legacy = Some(SessionLegacy {
+            idp: decl.name.clone(),
+            provider: provider.into(),
+            subject: subject.clone(),
+        });
+        self.session.proofs.push(Proof::LegacyPassword {
+            idp: decl.name.clone(),
+            subject,
+        });
+        self.transient.verified_password = Some((decl.name.clone(), password));
+        Ok(outcome("success"))
+    }
+
+    async fn save_user(
+        &mut self,
+        identifier: ExprId,
+        attributes: &[(String, ExprId)],
+        password: Option<ExprId>,
+        policy: ConflictPolicy,
+    ) -> Result<Exec, Fault> {
+        let legacy = self.verified_legacy()?;
+        let raw = self.string(identifier)?;
+        let identifier = identifier::normalize(&raw, self.journey.def.normalization)
+            .map_err(|e| Fault(format!("save_user identifier: {e}")))?;
+        let attributes = self.attributes(attributes)?;
+        let password_hash = match password {
+            Some(expr) => Some(self.hash_verified_password(expr, &legacy.idp).await?),
+            None => None,
+        };
+
+        let migration = Migration {
+            identifier,
+            attributes,
+            legacy: LegacyAccount {
+                idp: legacy.idp.clone(),
+                provider: legacy.provider.clone(),
+                subject: legacy.subject.clone(),
+            },
+            password_hash,
+            policy,
+            journey: self.journey.def.id.clone(),
+            method: "password".into(),
+            at: self.engine.clock.now_ms(),
+        };
+        let saved = match self.engine.users.save_migration(&migration).await {
+            Ok(saved) => saved,
+            Err(e) => return Ok(store_down(&e)),
+        };
+
+        let (name, user) = match saved {
+            Saved::Created(user) => ("created", user),
+            Saved::Updated(user) => ("updated", user),
+            Saved::Conflict(kind) => {
+                tracing::info!(target: "ferry::journey", journey = %self.journey.def.id, conflict = ?kind, "migration conflict");
+                return Ok(outcome("conflict"));
+            }
+        };
+        tracing::info!(target: "ferry::migration", journey = %self.journey.def.id, user = %user.id, idp = %legacy.idp, event = name, "user migrated");
+        self.session.user = Some(session_user(user));
+        Ok(outcome(name))
+    }
+
+    /// The legacy account verified in this session; save-user refuses to run without one.
+    fn verified_legacy(&self) -> Result<SessionLegacy, Fault> {
+        let legacy = self
+            .session
+            .legacy
+            .clone()
+            .ok_or_else(|| Fault("save_user ran without a verified legacy account".into()))?;
+        let proven = self.session.proofs.iter().any(|p| {
+            matches!(p, Proof::LegacyPassword { idp, subject } if *idp == legacy.idp && *subject == legacy.subject)
+        });
+        if proven {
+            Ok(legacy)
+        } else {
+            Err(Fault("save_user ran without a legacy proof".into()))
+        }
+    }
+
+    async fn hash_verified_password(&self, expr: ExprId, idp: &str) -> Result<String, Fault> {
+        let password = self.secret(expr)?;
+        let verified = self.transient.verified_password.as_ref();
+        if !verified.is_some_and(|(i, p)| i == idp && p.ct_eq(password.expose())) {
+            return Err(Fault(
+                "save_user may keep only the password the legacy IDP accepted in this request"
+                    .into(),
+            ));
+        }
+        self.engine.passwords.hash(&password).await.map_err(fault)
+    }
+
+    fn attributes(
+        &self,
+        attributes: &[(String, ExprId)],
+    ) -> Result<Map<String, serde_json::Value>, Fault> {
+        let ctx = self.context();
+        let mut out = Map::new();
+        for (name, expr) in attributes {
+            if let Some(value) = context::to_json(&self.eval_in(&ctx, *expr)?) {
+                out.insert(name.clone(), value);
+            }
+        }
+        Ok(out)
+    }
+
+    fn branch(&self, cases: &[(String, ExprId)]) -> Result<Exec, Fault> {
+        let ctx = self.context();
+        for (name, expr) in cases {
+            let value = self.eval_in(&ctx, *expr)?;
+            if value.is_undefined() {
+                return Err(Fault(format!("branch case `{name}` evaluated to nothing")));
+            }
+            if value.is_true() {
+                return Ok(outcome(name));
+            }
+        }
+        Ok(outcome(crate::syntax::ast::ELSE))
+    }
+
+    fn complete(&self) -> Result<Exec, Fault> {
+        if !self.session.proven_for_user() {
+            return Err(Fault(
+                "complete reached without a credential proven for the user".into(),
+            ));
+        }
+        let user = self
+            .session
+            .user
+            .clone()
+            .ok_or_else(|| Fault("complete reached without a user".into()))?;
+        Ok(Exec::End(End::Completed {
+            user,
+            amr: self.session.amr().into_iter().map(str::to_owned).collect(),
+        }))
+    }
+
+    fn context(&self) -> Value {
+        context::build(self.session, &self.transient.secrets)
+    }
+
+    fn eval_in(&self, ctx: &Value, expr: ExprId) -> Result<Value, Fault> {
+        let source = self.journey.expr_source(expr);
+        self.journey
+            .exprs
+            .eval(expr.0 as usize, source, ctx)
+            .map_err(fault)
+    }
+
+    fn string(&self, expr: ExprId) -> Result<String, Fault> {
+        let value = self.eval_in(&self.context(), expr)?;
+        match value.as_str() {
+            Some(s) => Ok(s.to_owned()),
+            None => Err(Fault(format!(
+                "expression `{}` must give a string",
+                self.journey.expr_source(expr)
+            ))),
+        }
+    }
+
+    fn secret(&self, expr: ExprId) -> Result<Secret, Fault> {
+        self.string(expr).map(Secret::from)
+    }
+}
+
+fn outcome(name: &str) -> Exec {
+    Exec::Outcome(name.to_owned())
+}
+
+fn fault(e: impl std::fmt::Display) -> Fault {
+    Fault(e.to_string())
+}
+
+fn store_down(error: &crate::store::StoreError) -> Exec {
+    tracing::error!(target: "ferry::store", %error, "user store failed");
+    Exec::End(End::Failed {
+        reason: FailReason::Unavailable,
+        message: "Sign-in is unavailable right now.".into(),
+    })
+}
+
+fn refused(idp: &str, provider: &str, elapsed_ms: u64, error: &LegacyError) -> &'static str {
+    let refusal = error.refusal().outcome();
+    match error {
+        LegacyError::Refused { provider_code, .. } => {
+            tracing::debug!(target: "ferry::legacy", idp, provider, elapsed_ms, outcome = refusal, code = ?provider_code, "legacy call");
+        }
+        other => {
+            tracing::warn!(target: "ferry::legacy", idp, provider, elapsed_ms, outcome = refusal, error = %other, "legacy call failed");
+        }
+    }
+    refusal
+}
+
+fn session_user(user: User) -> SessionUser {
+    SessionUser {
+        id: user.id,
+        identifier: user.identifier,
+        migrated: user.migrated_at.is_some(),
+        legacy: user.legacy.map(|l| (l.idp, l.subject)),
+        attributes: user.attributes,
+    }
+}
+
+/// What the user is told when a fail step gives no message.
+pub fn default_message(reason: FailReason) -> &'static str {
+    match reason {
+        FailReason::InvalidCredentials => "The identifier or password is wrong.",
+        FailReason::Locked => "This account is locked.",
+        FailReason::Unavailable => "Sign-in is unavailable right now.",
+        FailReason::RateLimited => "Too many attempts; try again later.",
+        FailReason::Denied => "Sign-in was refused.",
+        FailReason::Conflict => "This account cannot be signed in automatically.",
+        FailReason::PasswordExpired => "The password has expired.",
+        FailReason::NotConfirmed => "This account has not been confirmed.",
+        FailReason::MfaRequired => "This account needs a second factor that is not offered here.",
+    }
+}
