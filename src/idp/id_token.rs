@@ -128,17 +128,17 @@ pub fn check_claims(
         return Err(IdTokenError::WrongAuthorizedParty);
     }
     let exp = claims.get("exp").and_then(Json::as_i64);
-    if !exp.is_some_and(|exp| expected.now < exp + expected.skew) {
+    if exp.is_none_or(|exp| expected.now >= exp + expected.skew) {
         return Err(IdTokenError::Expired);
     }
     let iat = claims.get("iat").and_then(Json::as_i64);
-    if !iat.is_some_and(|iat| iat <= expected.now + expected.skew) {
+    if iat.is_none_or(|iat| iat > expected.now + expected.skew) {
         return Err(IdTokenError::BadIssuedAt);
     }
-    if !claims
+    if claims
         .get("sub")
         .and_then(Json::as_str)
-        .is_some_and(|s| !s.is_empty())
+        .is_none_or(str::is_empty)
     {
         return Err(IdTokenError::MissingSubject);
     }
@@ -162,7 +162,10 @@ fn audience_holds(aud: Option<&Json>, client_id: &str) -> bool {
     }
 }
 
-fn split(token: &str) -> Result<(Map<String, Json>, Map<String, Json>), IdTokenError> {
+/// A token's decoded header and claims.
+type Parts = (Map<String, Json>, Map<String, Json>);
+
+fn split(token: &str) -> Result<Parts, IdTokenError> {
     let mut parts = token.split('.');
     let (Some(header), Some(claims), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -201,12 +204,12 @@ fn verify_signature(
     algorithm: Algorithm,
     jwk: &jsonwebtoken::jwk::Jwk,
 ) -> Result<(), IdTokenError> {
-    if let Some(key_alg) = jwk.common.key_algorithm {
-        if key_alg.to_string() != format!("{algorithm:?}") {
-            return Err(IdTokenError::BadKey(format!(
-                "the key is for {key_alg}, the token uses {algorithm:?}"
-            )));
-        }
+    if let Some(key_alg) = jwk.common.key_algorithm
+        && key_alg.to_string() != format!("{algorithm:?}")
+    {
+        return Err(IdTokenError::BadKey(format!(
+            "the key is for {key_alg}, the token uses {algorithm:?}"
+        )));
     }
     let key = DecodingKey::from_jwk(jwk).map_err(|e| IdTokenError::BadKey(e.to_string()))?;
     let mut validation = Validation::new(algorithm);
@@ -256,7 +259,8 @@ mod tests {
     #[test]
     fn each_bad_claim_fails_with_its_own_error() {
         let issuers = vec!["https://idp".to_owned()];
-        let cases: Vec<(&str, Json, fn(&IdTokenError) -> bool)> = vec![
+        type Case = (&'static str, Json, fn(&IdTokenError) -> bool);
+        let cases: Vec<Case> = vec![
             ("iss", json!("https://evil"), |e| {
                 matches!(e, IdTokenError::WrongIssuer)
             }),

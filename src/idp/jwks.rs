@@ -27,7 +27,7 @@ pub struct JwksCache {
 #[derive(Debug)]
 pub enum KeyLookup {
     /// The key.
-    Found(Jwk),
+    Found(Box<Jwk>),
     /// No key has the token's `kid`, even after fetching again.
     UnknownKid(String),
     /// The token has no `kid` and the set holds several keys.
@@ -75,13 +75,13 @@ impl JwksCache {
 
 fn select(set: &JwkSet, kid: Option<&str>) -> KeyLookup {
     match kid {
-        Some(kid) => set
-            .find(kid)
-            .cloned()
-            .map_or_else(|| KeyLookup::UnknownKid(kid.to_owned()), KeyLookup::Found),
+        Some(kid) => match set.find(kid) {
+            Some(key) => KeyLookup::Found(Box::new(key.clone())),
+            None => KeyLookup::UnknownKid(kid.to_owned()),
+        },
         None => match set.keys.as_slice() {
             [] => KeyLookup::Empty,
-            [only] => KeyLookup::Found(only.clone()),
+            [only] => KeyLookup::Found(Box::new(only.clone())),
             _ => KeyLookup::Ambiguous,
         },
     }
