@@ -1,10 +1,14 @@
 //! Stores: the user store (users, credentials, migration log) and the session store, as
 //! traits with their embedded implementations. Knows nothing of journeys.
 
+#[cfg(test)]
+mod conformance;
 mod memory;
+mod memory_users;
 mod sqlite;
 
 pub use memory::MemorySessions;
+pub use memory_users::MemoryUsers;
 pub use sqlite::SqliteUsers;
 
 use async_trait::async_trait;

@@ -286,103 +286,35 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn migration(identifier: &str, subject: &str, policy: ConflictPolicy) -> Migration {
-        let mut attributes = Map::new();
-        attributes.insert(
-            "email".into(),
-            Json::from(format!("{identifier}@example.com")),
-        );
-        Migration {
-            identifier: identifier.into(),
-            attributes,
-            legacy: LegacyAccount {
-                idp: "legacy".into(),
-                provider: "user_file".into(),
-                subject: subject.into(),
-            },
-            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
-            policy,
-            journey: "jit".into(),
-            method: "password".into(),
-            at: 1_000,
-        }
-    }
+    use crate::store::conformance;
 
     async fn store() -> (tempfile::TempDir, SqliteUsers) {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteUsers::open(&dir.path().join("users.db"))
-            .await
-            .unwrap();
+        let store = SqliteUsers::open(&dir.path().join("users.db")).await.unwrap();
         (dir, store)
     }
 
     #[tokio::test]
     async fn a_migration_writes_user_credential_and_log_together() {
         let (_dir, store) = store().await;
-        let Saved::Created(user) = store
-            .save_migration(&migration("alice", "u1", ConflictPolicy::Update))
+        let user = conformance::migration_writes_user_and_credential(&store).await;
+        let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM migration_log WHERE user_id = ?")
+            .bind(user.id.to_string())
+            .fetch_one(store.pool())
             .await
-            .unwrap()
-        else {
-            panic!("expected a new user");
-        };
-        assert_eq!(store.find("alice").await.unwrap(), Some(user.clone()));
-        assert!(store.password_hash(user.id).await.unwrap().is_some());
-        let logged: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM migration_log WHERE user_id = ?")
-                .bind(user.id.to_string())
-                .fetch_one(store.pool())
-                .await
-                .unwrap();
+            .unwrap();
         assert_eq!(logged, 1);
     }
 
     #[tokio::test]
     async fn policies_decide_what_happens_to_an_existing_user() {
         let (_dir, store) = store().await;
-        store
-            .save_migration(&migration("bob", "u2", ConflictPolicy::Update))
-            .await
-            .unwrap();
-        let mut again = migration("bob", "u2", ConflictPolicy::Keep);
-        again
-            .attributes
-            .insert("email".into(), Json::from("new@example.com"));
-        let Saved::Updated(kept) = store.save_migration(&again).await.unwrap() else {
-            panic!()
-        };
-        assert_eq!(kept.attributes["email"], "bob@example.com");
-        again.policy = ConflictPolicy::Update;
-        let Saved::Updated(updated) = store.save_migration(&again).await.unwrap() else {
-            panic!()
-        };
-        assert_eq!(updated.attributes["email"], "new@example.com");
-        again.policy = ConflictPolicy::Fail;
-        assert_eq!(
-            store.save_migration(&again).await.unwrap(),
-            Saved::Conflict(ConflictKind::Exists)
-        );
-        assert_eq!(store.count_users().await.unwrap(), 1);
+        conformance::policies_decide_what_happens_to_an_existing_user(&store).await;
     }
 
     #[tokio::test]
     async fn two_legacy_accounts_never_merge() {
         let (_dir, store) = store().await;
-        store
-            .save_migration(&migration("carol", "u3", ConflictPolicy::Update))
-            .await
-            .unwrap();
-        let other = migration("carol", "someone-else", ConflictPolicy::Update);
-        assert_eq!(
-            store.save_migration(&other).await.unwrap(),
-            Saved::Conflict(ConflictKind::OtherLegacyAccount)
-        );
-        let same_account = migration("carol2", "u3", ConflictPolicy::Update);
-        assert_eq!(
-            store.save_migration(&same_account).await.unwrap(),
-            Saved::Conflict(ConflictKind::AccountTaken)
-        );
-        assert_eq!(store.count_users().await.unwrap(), 1);
+        conformance::two_legacy_accounts_never_merge(&store).await;
     }
 }
