@@ -45,13 +45,21 @@ impl UserStore for MemoryUsers {
     }
 
     async fn set_password_hash(&self, user: Uuid, hash: &str, _at: i64) -> Result<(), StoreError> {
-        self.inner.lock().await.passwords.insert(user, hash.to_owned());
+        self.inner
+            .lock()
+            .await
+            .passwords
+            .insert(user, hash.to_owned());
         Ok(())
     }
 
     async fn save_migration(&self, m: &Migration) -> Result<Saved, StoreError> {
         let mut inner = self.inner.lock().await;
-        let holder = inner.users.values().find(|u| u.legacy.as_ref() == Some(&m.legacy)).map(|u| u.id);
+        let holder = inner
+            .users
+            .values()
+            .find(|u| u.legacy.as_ref() == Some(&m.legacy))
+            .map(|u| u.id);
         let (event, user) = match inner.users.get(&m.identifier).cloned() {
             None if holder.is_some() => return Ok(Saved::Conflict(ConflictKind::AccountTaken)),
             None => {
@@ -87,7 +95,11 @@ impl UserStore for MemoryUsers {
         }
         inner.log.push((user.id, event));
         inner.users.insert(user.identifier.clone(), user.clone());
-        Ok(if event == "created" { Saved::Created(user) } else { Saved::Updated(user) })
+        Ok(if event == "created" {
+            Saved::Created(user)
+        } else {
+            Saved::Updated(user)
+        })
     }
 
     async fn count_users(&self) -> Result<u64, StoreError> {

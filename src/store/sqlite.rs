@@ -290,7 +290,9 @@ mod tests {
 
     async fn store() -> (tempfile::TempDir, SqliteUsers) {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteUsers::open(&dir.path().join("users.db")).await.unwrap();
+        let store = SqliteUsers::open(&dir.path().join("users.db"))
+            .await
+            .unwrap();
         (dir, store)
     }
 
@@ -298,11 +300,12 @@ mod tests {
     async fn a_migration_writes_user_credential_and_log_together() {
         let (_dir, store) = store().await;
         let user = conformance::migration_writes_user_and_credential(&store).await;
-        let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM migration_log WHERE user_id = ?")
-            .bind(user.id.to_string())
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+        let logged: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM migration_log WHERE user_id = ?")
+                .bind(user.id.to_string())
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
         assert_eq!(logged, 1);
     }
 
