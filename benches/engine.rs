@@ -24,25 +24,26 @@ fn steps(c: &mut Criterion) {
     let (_dir, engine) = runtime.block_on(support::engine(&journeys));
     let word = json!({ "word": "go" });
     let login = json!({ "identifier": "alice", "password": "pw" });
+    let client = ferry::runtime::Client::default();
 
     c.bench_function("start", |b| {
         b.to_async(&runtime)
-            .iter(|| async { engine.start("chain").await.expect("start") })
+            .iter(|| async { engine.start("chain", &client).await.expect("start") })
     });
     c.bench_function("chain/50", |b| {
         b.to_async(&runtime).iter(|| async {
-            let started = engine.start("chain").await.expect("start");
+            let started = engine.start("chain", &client).await.expect("start");
             engine
-                .advance(&started.session, &word)
+                .advance(&started.session, &word, &client)
                 .await
                 .expect("advance")
         })
     });
     c.bench_function("legacy", |b| {
         b.to_async(&runtime).iter(|| async {
-            let started = engine.start("legacy-check").await.expect("start");
+            let started = engine.start("legacy-check", &client).await.expect("start");
             engine
-                .advance(&started.session, &login)
+                .advance(&started.session, &login, &client)
                 .await
                 .expect("advance")
         })

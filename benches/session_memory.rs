@@ -26,12 +26,21 @@ fn main() {
     .replace("users_file", "legacy");
     let (_dir, engine) = runtime.block_on(support::engine(&[("jit.yaml", text)]));
     runtime.block_on(async {
-        engine.start("jit-password").await.expect("warm-up");
+        engine
+            .start("jit-password", &Default::default())
+            .await
+            .expect("warm-up");
         let region = Region::new(GLOBAL);
         let mut ids = Vec::with_capacity(SESSIONS);
         let ids_bytes = SESSIONS * std::mem::size_of::<ferry::runtime::SessionId>();
         for _ in 0..SESSIONS {
-            ids.push(engine.start("jit-password").await.expect("start").session);
+            ids.push(
+                engine
+                    .start("jit-password", &Default::default())
+                    .await
+                    .expect("start")
+                    .session,
+            );
         }
         let change = region.change();
         let live = change.bytes_allocated as isize - change.bytes_deallocated as isize

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use ferry::config::{Config, ProcessEnv};
-use ferry::runtime::{Engine, State};
+use ferry::runtime::{Client, Engine, State};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,9 +13,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .env(Arc::new(ProcessEnv))
         .build()
         .await?;
-    let started = engine.start("jit-password").await?;
+    let started = engine.start("jit-password", &Client::default()).await?;
     let input = serde_json::json!({ "identifier": "alice", "password": "wonderland-42" });
-    let answer = engine.advance(&started.session, &input).await?;
+    let answer = engine
+        .advance(&started.session, &input, &Client::default())
+        .await?;
     if let State::Completed { user, amr } = answer.state {
         println!("signed in {} ({}) by {amr:?}", user.identifier, user.id);
     }

@@ -16,6 +16,7 @@ use serde_json::{Map, Value as Json};
 
 pub use load::{EngineBuilder, JourneyStatus, LoadError};
 pub use session::{Session, SessionId, SessionUser};
+pub use steps::Client;
 
 use crate::authn::Passwords;
 use crate::clock::SharedClock;
@@ -25,7 +26,7 @@ use crate::idp::PasswordCheck;
 use crate::store::{AcquireError, LeaseToken, SessionStore, StoreError, Stored, UserStore};
 use crate::syntax::ast::FailReason;
 use input::InputError;
-use steps::{Exec, Fault, Run, Transient};
+use steps::{Exec, Fault, Resume, Resumed, Run, Transient};
 
 /// The journey engine.
 pub struct Engine {
@@ -197,6 +198,12 @@ enum Flow {
     End(End),
 }
 
+/// Where a run goes after one step.
+enum Next {
+    Step(StepId),
+    Stop(Flow),
+}
+
 impl Engine {
     /// Starts building an engine from a configuration.
     pub fn builder(config: crate::config::Config) -> EngineBuilder {
@@ -220,7 +227,7 @@ impl Engine {
 
     /// Starts a session of a journey and runs it until it waits or ends.
     #[tracing::instrument(level = "debug", skip_all, fields(journey = %journey))]
-    pub async fn start(&self, journey: &str) -> Result<Answer, EngineError> {
+    pub async fn start(&self, journey: &str, client: &Client) -> Result<Answer, EngineError> {
         let status = self
             .journeys
             .get(journey)
@@ -244,7 +251,10 @@ impl Engine {
             expires_at: now.saturating_add((self.limits.ttl_seconds as i64).saturating_mul(1000)),
         };
         let id = SessionId::generate();
-        let mut transient = Transient::default();
+        let mut transient = Transient {
+            client: client.clone(),
+            ..Transient::default()
+        };
         let flow = self
             .run(&compiled, &mut session, &mut transient, compiled.def.start)
             .await;
@@ -256,12 +266,17 @@ impl Engine {
 
     /// Submits an answer to the step a session waits at, and runs on until it waits or ends.
     #[tracing::instrument(level = "debug", skip_all, fields(session = %id.log_ref()))]
-    pub async fn advance(&self, id: &SessionId, input: &Json) -> Result<Answer, EngineError> {
+    pub async fn advance(
+        &self,
+        id: &SessionId,
+        input: &Json,
+        client: &Client,
+    ) -> Result<Answer, EngineError> {
         let (lease, stored_session) = self
             .sessions
             .acquire(id.expose(), self.clock.now_ms())
             .await?;
-        let outcome = self.advance_held(id, stored_session, input).await;
+        let outcome = self.advance_held(id, stored_session, input, client).await;
         let keep = match &outcome {
             Ok((session, answer)) if matches!(answer.state, State::Waiting { .. }) => Some(session),
             Ok(_) => None,
@@ -309,6 +324,7 @@ impl Engine {
         id: &SessionId,
         stored_session: Stored,
         input: &Json,
+        client: &Client,
     ) -> Result<(Session, Answer), (Option<Session>, EngineError)> {
         let mut session =
             decode(&stored_session.data).ok_or((None, EngineError::SessionNotFound))?;
@@ -327,23 +343,29 @@ impl Engine {
             ));
         }
 
-        let Some(StepKind::Prompt { fields, .. }) = journey.step(session.step).map(|s| &s.kind)
-        else {
+        let waiting = session.step;
+        let Some(step) = journey.step(waiting) else {
             return Err((None, EngineError::SessionNotFound));
         };
-        let accepted = match input::accept(fields, input) {
-            Ok(accepted) => accepted,
-            Err(e) => return Err((Some(session), e.into())),
-        };
-        session.input.extend(accepted.public);
         let mut transient = Transient {
-            secrets: accepted.secrets,
-            verified_password: None,
+            client: client.clone(),
+            ..Transient::default()
         };
-
-        let flow = match journey.step(session.step).and_then(|s| s.next("submitted")) {
-            Some(next) => self.run(&journey, &mut session, &mut transient, next).await,
-            None => Flow::End(End::Fault),
+        let resumed = Run {
+            engine: self,
+            journey: &journey,
+            session: &mut session,
+            transient: &mut transient,
+        }
+        .resume(&step.kind, Resume::Input(input))
+        .await;
+        let flow = match resumed {
+            Ok(exec) => {
+                self.proceed(&journey, &mut session, &mut transient, waiting, exec)
+                    .await
+            }
+            Err(Resumed::Invalid(e)) => return Err((Some(session), e.into())),
+            Err(Resumed::Fault(fault)) => self.fault(&journey, &step.name, fault),
         };
         let answer = self.answer(id.clone(), &journey, &session, flow);
         Ok((session, answer))
@@ -355,6 +377,7 @@ impl Engine {
             .cloned()
     }
 
+    /// Enters steps from `from` until one waits or the journey ends.
     async fn run(
         &self,
         journey: &Journey,
@@ -374,32 +397,17 @@ impl Engine {
                 session,
                 transient,
             }
-            .exec(&step.kind)
+            .enter(&step.kind)
             .await;
             let exec = match exec {
                 Ok(exec) => exec,
                 Err(fault) => return self.fault(journey, &step.name, fault),
             };
-            let elapsed_us = started.elapsed().as_micros() as u64;
-            match exec {
-                Exec::Wait => {
-                    session.step = current;
-                    return Flow::Wait;
-                }
-                Exec::End(end) => return Flow::End(end),
-                Exec::Outcome(outcome) => {
-                    tracing::debug!(target: "ferry::journey", journey = %journey.def.id, step = %step.name, outcome = %outcome, elapsed_us, "step");
-                    match step.next(&outcome) {
-                        Some(next) => current = next,
-                        None => {
-                            return self.fault(
-                                journey,
-                                &step.name,
-                                Fault(format!("outcome `{outcome}` leads nowhere")),
-                            );
-                        }
-                    }
-                }
+            tracing::debug!(target: "ferry::journey", journey = %journey.def.id, step = %step.name,
+                elapsed_us = started.elapsed().as_micros() as u64, "step");
+            match self.next(journey, session, current, exec) {
+                Next::Step(next) => current = next,
+                Next::Stop(flow) => return flow,
             }
         }
         let limit = self.limits.max_steps_per_request;
@@ -408,6 +416,43 @@ impl Engine {
             "?",
             Fault(format!("{limit} steps ran without waiting for the user")),
         )
+    }
+
+    /// Acts on what a resumed waiting step did: runs on after an outcome, or stops.
+    async fn proceed(
+        &self,
+        journey: &Journey,
+        session: &mut Session,
+        transient: &mut Transient,
+        step: StepId,
+        exec: Exec,
+    ) -> Flow {
+        match self.next(journey, session, step, exec) {
+            Next::Step(next) => self.run(journey, session, transient, next).await,
+            Next::Stop(flow) => flow,
+        }
+    }
+
+    /// The step an outcome leads to, or how the run stops here.
+    fn next(&self, journey: &Journey, session: &mut Session, current: StepId, exec: Exec) -> Next {
+        let step_name = journey.step(current).map_or("?", |s| s.name.as_str());
+        match exec {
+            Exec::Wait => {
+                session.step = current;
+                Next::Stop(Flow::Wait)
+            }
+            Exec::End(end) => Next::Stop(Flow::End(end)),
+            Exec::Outcome(outcome) => {
+                tracing::debug!(target: "ferry::journey", journey = %journey.def.id, step = step_name, outcome = %outcome, "outcome");
+                match journey.step(current).and_then(|s| s.next(&outcome)) {
+                    Some(next) => Next::Step(next),
+                    None => {
+                        let fault = Fault(format!("outcome `{outcome}` leads nowhere"));
+                        Next::Stop(self.fault(journey, step_name, fault))
+                    }
+                }
+            }
+        }
     }
 
     fn fault(&self, journey: &Journey, step: &str, fault: Fault) -> Flow {

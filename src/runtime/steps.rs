@@ -35,9 +35,34 @@ pub enum Exec {
 #[derive(Debug)]
 pub struct Fault(pub String);
 
+/// Who is asking: what the server knows of the client making this request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Client {
+    /// The client's address, as the server saw it.
+    pub ip: Option<std::net::IpAddr>,
+}
+
+/// What a waiting step is resumed with.
+#[derive(Debug)]
+pub enum Resume<'a> {
+    /// The user's answer to the step, from `POST /v1/sessions/{id}`.
+    Input(&'a serde_json::Value),
+}
+
+/// Why a waiting step did not take what it was resumed with.
+#[derive(Debug)]
+pub enum Resumed {
+    /// The answer does not fit the step; the session waits on, unchanged.
+    Invalid(super::input::InputError),
+    /// The journey broke.
+    Fault(Fault),
+}
+
 /// What lives only for the current request.
 #[derive(Debug, Default)]
 pub struct Transient {
+    /// Who is asking.
+    pub client: Client,
     /// Secret fields submitted with this request.
     pub secrets: HashMap<String, Secret>,
     /// The password a legacy provider accepted in this request, by IDP name.
@@ -57,8 +82,27 @@ pub struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Runs one step.
-    pub async fn exec(&mut self, kind: &StepKind) -> Result<Exec, Fault> {
+    /// Resumes the step the session waits at with what the client sent. A step kind that
+    /// waits (a prompt today; redirects and codes to come) returns `Exec::Wait` from
+    /// [`Run::enter`] and handles its [`Resume`] here; state it needs across requests goes in
+    /// the session, secrets it received only in [`Transient`].
+    pub async fn resume(&mut self, kind: &StepKind, resume: Resume<'_>) -> Result<Exec, Resumed> {
+        match (kind, resume) {
+            (StepKind::Prompt { fields, .. }, Resume::Input(input)) => {
+                let accepted = super::input::accept(fields, input).map_err(Resumed::Invalid)?;
+                self.session.input.extend(accepted.public);
+                self.transient.secrets.extend(accepted.secrets);
+                Ok(outcome("submitted"))
+            }
+            (other, _) => Err(Resumed::Fault(Fault(format!(
+                "a `{}` step does not wait",
+                other.keyword()
+            )))),
+        }
+    }
+
+    /// Enters a step: runs it, or starts waiting at it.
+    pub async fn enter(&mut self, kind: &StepKind) -> Result<Exec, Fault> {
         match kind {
             StepKind::Prompt { .. } => Ok(Exec::Wait),
             StepKind::FindUser { identifier } => self.find_user(*identifier).await,
@@ -201,7 +245,8 @@ impl Run<'_> {
             }
         };
 
-        tracing::debug!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, outcome = "success", "legacy call");
+        let client = self.transient.client.ip;
+        tracing::debug!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, client = ?client, outcome = "success", "legacy call");
         let subject = verified.subject.clone();
         self.session.claims = verified.claims;
         self.session.legacy = Some(SessionLegacy {

@@ -5,7 +5,7 @@ use serde_json::{Value as Json, json};
 
 use super::AppState;
 use super::reply::{self, Reply};
-use crate::runtime::{Answer, EngineError, ErrorReason, Failure, SessionId, State};
+use crate::runtime::{Answer, Client, EngineError, ErrorReason, Failure, SessionId, State};
 use crate::syntax::ast::FailReason;
 
 /// `GET /healthz`: the process answers.
@@ -40,8 +40,8 @@ pub fn journeys(state: &AppState) -> Reply {
 }
 
 /// `POST /v1/journeys/{id}/sessions`.
-pub async fn start(state: &AppState, journey: &str) -> Reply {
-    match state.engine.start(journey).await {
+pub async fn start(state: &AppState, journey: &str, client: &Client) -> Reply {
+    match state.engine.start(journey, client).await {
         Ok(answer) => answered(state, answer, StatusCode::CREATED),
         Err(e) => refused(&e),
     }
@@ -59,12 +59,12 @@ pub async fn show(state: &AppState, session: &str) -> Reply {
 }
 
 /// `POST /v1/sessions/{id}` with `{"input": {...}}`.
-pub async fn advance(state: &AppState, session: &str, body: Json) -> Reply {
+pub async fn advance(state: &AppState, session: &str, body: Json, client: &Client) -> Reply {
     let Some(id) = SessionId::parse(session) else {
         return refused(&EngineError::SessionNotFound);
     };
     let input = body.get("input").cloned().unwrap_or(Json::Null);
-    match state.engine.advance(&id, &input).await {
+    match state.engine.advance(&id, &input, client).await {
         Ok(answer) => answered(state, answer, StatusCode::OK),
         Err(e) => refused(&e),
     }

@@ -18,7 +18,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::clock::SharedClock;
-use crate::runtime::Engine;
+use crate::runtime::{Client, Engine};
 use reply::Reply;
 pub use token::Signer;
 
@@ -71,7 +71,7 @@ fn serve_connection(
 ) {
     let service = service_fn(move |request| {
         let state = state.clone();
-        async move { Ok::<_, Infallible>(route(&state, request).await) }
+        async move { Ok::<_, Infallible>(route(&state, request, peer).await) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .max_buf_size(64 * 1024)
@@ -95,7 +95,10 @@ async fn sweep_sessions(state: Arc<AppState>) {
 }
 
 /// Routes one request.
-pub async fn route(state: &AppState, request: Request<Incoming>) -> Reply {
+pub async fn route(state: &AppState, request: Request<Incoming>, peer: SocketAddr) -> Reply {
+    let client = Client {
+        ip: Some(peer.ip()),
+    };
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = request.method().clone();
@@ -104,12 +107,14 @@ pub async fn route(state: &AppState, request: Request<Incoming>) -> Reply {
         (["readyz"], Method::GET) => api::ready(state),
         ([".well-known", "jwks.json"], Method::GET) => api::jwks(state),
         (["v1", "journeys"], Method::GET) => api::journeys(state),
-        (["v1", "journeys", journey, "sessions"], Method::POST) => api::start(state, journey).await,
+        (["v1", "journeys", journey, "sessions"], Method::POST) => {
+            api::start(state, journey, &client).await
+        }
         (["v1", "sessions", session], Method::GET) => api::show(state, session).await,
         (["v1", "sessions", session], Method::POST) => {
             let session = (*session).to_owned();
             match reply::read_json(request).await {
-                Ok(body) => api::advance(state, &session, body).await,
+                Ok(body) => api::advance(state, &session, body, &client).await,
                 Err(refusal) => refusal,
             }
         }
