@@ -43,6 +43,9 @@ pub struct Config {
 pub struct Settings {
     /// Where `ferry serve` listens.
     pub listen: SocketAddr,
+    /// How many reverse proxies in front of Ferry append to `X-Forwarded-For`; the client's
+    /// address is taken that many entries from the end. 0: use the connection's address.
+    pub trusted_proxy_hops: usize,
     /// Journey files or folders.
     pub journeys: Vec<PathBuf>,
     /// Where the embedded database and the generated signing key live.
@@ -55,18 +58,74 @@ pub struct Settings {
     pub token: TokenSettings,
     /// Local password hashing.
     pub passwords: PasswordSettings,
+    /// Brute-force protection for local logins.
+    pub throttle: ThrottleSettings,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            trusted_proxy_hops: 0,
             journeys: vec![PathBuf::from("journeys")],
             data_dir: PathBuf::from(".ferry"),
             database: None,
             sessions: SessionSettings::default(),
             token: TokenSettings::default(),
             passwords: PasswordSettings::default(),
+            throttle: ThrottleSettings::default(),
+        }
+    }
+}
+
+/// Brute-force protection: limits per account and per client address.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleSettings {
+    /// Limits per account (counted by identifier, whether or not the account exists).
+    pub account: ThrottleLimits,
+    /// Limits per client address, across accounts.
+    pub client: ThrottleLimits,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            account: ThrottleLimits::default(),
+            client: ThrottleLimits {
+                free_failures: 20,
+                lock_after: 1_000,
+                lock_seconds: 900,
+                ..ThrottleLimits::default()
+            },
+        }
+    }
+}
+
+/// Delays and lockout for one kind of throttling key.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleLimits {
+    /// Consecutive failures answered without delay.
+    pub free_failures: u32,
+    /// The first delay after those, in ms; each further failure doubles it.
+    pub base_delay_ms: u64,
+    /// The longest delay, in ms.
+    pub max_delay_ms: u64,
+    /// Consecutive failures that lock the key (at most 100 for accounts, per NIST 800-63B).
+    pub lock_after: u32,
+    /// How long a lock lasts, in seconds.
+    pub lock_seconds: u64,
+}
+
+impl Default for ThrottleLimits {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            base_delay_ms: 250,
+            max_delay_ms: 8_000,
+            lock_after: 100,
+            lock_seconds: 3_600,
         }
     }
 }
@@ -142,8 +201,14 @@ pub struct PasswordSettings {
     pub iterations: u32,
     /// Lanes.
     pub parallelism: u32,
-    /// Hashes computed at once; more wait in line.
+    /// Hashes computed at once.
     pub max_concurrent: usize,
+    /// Hashes allowed to wait for a free slot; beyond that requests get `503` and `Retry-After`.
+    pub max_waiting: usize,
+    /// A secret mixed into every new hash, as a `${NAME}` reference; kept outside the store.
+    pub pepper: Option<crate::secret::Secret>,
+    /// The pepper's id, written into each hash so a rotated pepper is recognised.
+    pub pepper_id: String,
 }
 
 impl Default for PasswordSettings {
@@ -153,6 +218,9 @@ impl Default for PasswordSettings {
             iterations: 2,
             parallelism: 1,
             max_concurrent: 4,
+            max_waiting: 64,
+            pepper: None,
+            pepper_id: "p1".into(),
         }
     }
 }
@@ -269,6 +337,7 @@ impl Config {
         };
         let idps = take_idps(&file, &mut root)?;
         let settings: Settings = read_node(&file, &root, "", env)?;
+        check_lockout(&file, &root, &settings.throttle)?;
         Ok(Self {
             file: Some(file),
             base_dir,
@@ -308,6 +377,28 @@ impl Config {
             .unwrap_or_else(|| SourceFile::new("ferry.yaml", ""));
         read_node(&file, node, &format!("idps.{name}"), env)
     }
+}
+
+/// NIST SP 800-63B §5.2.2: at most 100 consecutive failed attempts on one account.
+fn check_lockout(
+    file: &SourceFile,
+    root: &Node,
+    throttle: &ThrottleSettings,
+) -> Result<(), ConfigError> {
+    let limit = throttle.account.lock_after;
+    if (1..=100).contains(&limit) {
+        return Ok(());
+    }
+    let offset = root
+        .get("throttle")
+        .map_or(root.span.start, |n| n.span.start);
+    let message = format!("must be between 1 and 100 (NIST SP 800-63B §5.2.2), not {limit}");
+    Err(invalid(
+        file,
+        offset,
+        "throttle.account.lock_after",
+        &message,
+    ))
 }
 
 fn take_idps(file: &SourceFile, root: &mut Node) -> Result<BTreeMap<String, Node>, ConfigError> {
@@ -500,6 +591,14 @@ mod tests {
             config.resolve(Path::new("journeys")),
             PathBuf::from("/etc/ferry/journeys")
         );
+    }
+
+    #[test]
+    fn an_account_lockout_beyond_100_failures_is_refused() {
+        let err = parse("throttle:\n  account: { lock_after: 500 }\n", &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("between 1 and 100"), "{err}");
     }
 
     #[test]

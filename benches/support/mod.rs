@@ -54,6 +54,7 @@ pub async fn engine(journeys: &[(&str, String)]) -> (tempfile::TempDir, Engine) 
         iterations: 1,
         parallelism: 1,
         max_concurrent: 4,
+        ..PasswordSettings::default()
     };
     config.settings.sessions.max_steps_per_request = 1_000;
     let (engine, rejected) = Engine::builder(config)

@@ -60,6 +60,7 @@ async fn serve(args: Args) -> Result<ExitCode, Failure> {
         .map(|p| config.resolve(p));
     let signer = Signer::load_or_generate(&config.settings.token, key_file, &data_dir)?;
     let listen = config.settings.listen;
+    let trusted_proxy_hops = config.settings.trusted_proxy_hops;
 
     let (engine, rejected) = Engine::builder(config)
         .env(Arc::new(ProcessEnv))
@@ -79,6 +80,7 @@ async fn serve(args: Args) -> Result<ExitCode, Failure> {
         engine: Arc::new(engine),
         signer,
         clock: Arc::new(SystemClock),
+        trusted_proxy_hops,
     });
     server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("ferry stopped");

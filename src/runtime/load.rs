@@ -143,6 +143,7 @@ impl EngineBuilder {
             passwords,
             clock: self.clock.clone(),
             limits: self.config.settings.sessions.clone(),
+            throttle: self.config.settings.throttle.clone(),
         };
         for mut status in compiled {
             if let Some(journey) = status.journey.clone() {

@@ -7,6 +7,7 @@ pub mod input;
 mod load;
 pub mod session;
 mod steps;
+pub mod throttle;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub struct Engine {
     passwords: Passwords,
     clock: SharedClock,
     limits: SessionSettings,
+    throttle: crate::config::ThrottleSettings,
 }
 
 impl std::fmt::Debug for Engine {
@@ -74,6 +76,9 @@ pub enum EngineError {
     /// A store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Too many password checks are in progress; try again shortly.
+    #[error("too many sign-ins are in progress; try again shortly")]
+    Busy,
 }
 
 impl From<AcquireError> for EngineError {
@@ -122,6 +127,9 @@ pub enum State {
         reason: Failure,
         /// What to tell the user.
         message: String,
+        /// Seconds until the client may try again, when a lock says so.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
     },
 }
 
@@ -188,6 +196,8 @@ pub enum End {
         reason: FailReason,
         /// Its message.
         message: String,
+        /// When the client may try again (ms since the epoch), if a lock says so.
+        retry_at: Option<i64>,
     },
     /// The journey broke.
     Fault,
@@ -196,6 +206,7 @@ pub enum End {
 enum Flow {
     Wait,
     End(End),
+    Busy,
 }
 
 /// Where a run goes after one step.
@@ -225,6 +236,11 @@ impl Engine {
         &self.sessions
     }
 
+    /// Local password hashing, with its counters.
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+
     /// Starts a session of a journey and runs it until it waits or ends.
     #[tracing::instrument(level = "debug", skip_all, fields(journey = %journey))]
     pub async fn start(&self, journey: &str, client: &Client) -> Result<Answer, EngineError> {
@@ -243,6 +259,7 @@ impl Engine {
             step: compiled.def.start,
             input: Map::new(),
             claims: Map::new(),
+            lookup: None,
             user: None,
             legacy: None,
             proofs: Vec::new(),
@@ -258,6 +275,9 @@ impl Engine {
         let flow = self
             .run(&compiled, &mut session, &mut transient, compiled.def.start)
             .await;
+        if let Flow::Busy = flow {
+            return Err(EngineError::Busy);
+        }
         if let Flow::Wait = flow {
             self.sessions.create(id.expose(), stored(&session)?).await?;
         }
@@ -328,6 +348,7 @@ impl Engine {
     ) -> Result<(Session, Answer), (Option<Session>, EngineError)> {
         let mut session =
             decode(&stored_session.data).ok_or((None, EngineError::SessionNotFound))?;
+        let before = session.clone();
         let journey = self
             .version_of(&session)
             .ok_or((None, EngineError::SessionNotFound))?;
@@ -336,6 +357,7 @@ impl Engine {
             let end = End::Failed {
                 reason: FailReason::RateLimited,
                 message: "Too many attempts in this session.".into(),
+                retry_at: None,
             };
             return Ok((
                 session.clone(),
@@ -367,6 +389,9 @@ impl Engine {
             Err(Resumed::Invalid(e)) => return Err((Some(session), e.into())),
             Err(Resumed::Fault(fault)) => self.fault(&journey, &step.name, fault),
         };
+        if let Flow::Busy = flow {
+            return Err((Some(before), EngineError::Busy));
+        }
         let answer = self.answer(id.clone(), &journey, &session, flow);
         Ok((session, answer))
     }
@@ -388,7 +413,7 @@ impl Engine {
         let mut current = from;
         for _ in 0..self.limits.max_steps_per_request {
             let Some(step) = journey.step(current) else {
-                return self.fault(journey, "?", Fault("no such step".into()));
+                return self.fault(journey, "?", Fault::Broken("no such step".into()));
             };
             let started = std::time::Instant::now();
             let exec = Run {
@@ -414,7 +439,7 @@ impl Engine {
         self.fault(
             journey,
             "?",
-            Fault(format!("{limit} steps ran without waiting for the user")),
+            Fault::Broken(format!("{limit} steps ran without waiting for the user")),
         )
     }
 
@@ -447,7 +472,7 @@ impl Engine {
                 match journey.step(current).and_then(|s| s.next(&outcome)) {
                     Some(next) => Next::Step(next),
                     None => {
-                        let fault = Fault(format!("outcome `{outcome}` leads nowhere"));
+                        let fault = Fault::Broken(format!("outcome `{outcome}` leads nowhere"));
                         Next::Stop(self.fault(journey, step_name, fault))
                     }
                 }
@@ -456,8 +481,13 @@ impl Engine {
     }
 
     fn fault(&self, journey: &Journey, step: &str, fault: Fault) -> Flow {
-        tracing::error!(target: "ferry::journey", journey = %journey.def.id, step, fault = %fault.0, "journey failed");
-        Flow::End(End::Fault)
+        match fault {
+            Fault::Busy => Flow::Busy,
+            Fault::Broken(why) => {
+                tracing::error!(target: "ferry::journey", journey = %journey.def.id, step, fault = %why, "journey failed");
+                Flow::End(End::Fault)
+            }
+        }
     }
 
     fn answer(&self, id: SessionId, journey: &Journey, session: &Session, flow: Flow) -> Answer {
@@ -466,13 +496,20 @@ impl Engine {
                 step: view(journey, session.step),
             },
             Flow::End(End::Completed { user, amr }) => State::Completed { user, amr },
-            Flow::End(End::Failed { reason, message }) => State::Failed {
+            Flow::End(End::Failed {
+                reason,
+                message,
+                retry_at,
+            }) => State::Failed {
                 reason: Failure::Journey(reason),
                 message,
+                retry_after: retry_at
+                    .map(|at| ((at - self.clock.now_ms()).max(0) as u64).div_ceil(1000)),
             },
-            Flow::End(End::Fault) => State::Failed {
+            Flow::End(End::Fault) | Flow::Busy => State::Failed {
                 reason: Failure::Error(ErrorReason::JourneyError),
                 message: "Sign-in failed because of an error; try again later.".into(),
+                retry_after: None,
             },
         };
         if !matches!(state, State::Waiting { .. }) {

@@ -117,6 +117,9 @@ pub struct Session {
     /// Claims from the legacy provider.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub claims: Map<String, Json>,
+    /// The normalised identifier last looked up, found or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<String>,
     /// The local user, once found or created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<SessionUser>,
@@ -184,6 +187,7 @@ mod tests {
             step: StepId(0),
             input: Map::new(),
             claims: Map::new(),
+            lookup: None,
             user: Some(user),
             legacy: None,
             proofs: vec![Proof::LocalPassword {

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use minijinja::Value;
 use serde_json::Map;
 
-use super::context;
 use super::session::{Proof, Session, SessionLegacy, SessionUser};
 use super::{End, Engine};
+use super::{context, throttle};
 use crate::authn::password::PasswordError;
 use crate::compile::ir::{ConflictPolicy, ExprId, IdpId, Journey, StepKind};
 use crate::identifier;
@@ -31,9 +31,35 @@ pub enum Exec {
     End(End),
 }
 
-/// A journey or Ferry bug found while running: the session fails, nobody is authenticated.
+/// Why a step could not run.
 #[derive(Debug)]
-pub struct Fault(pub String);
+pub enum Fault {
+    /// A journey or Ferry bug: the session fails, nobody is authenticated.
+    Broken(String),
+    /// Too much password hashing in progress: the request is refused and the session stays
+    /// as it was before it, to be tried again.
+    Busy,
+}
+
+/// What a local password check found.
+#[derive(Debug)]
+enum Checked {
+    Matched,
+    Failed,
+    NotEnrolled,
+    /// The store failed; the run ends as this.
+    Down(Exec),
+}
+
+impl Checked {
+    fn outcome(&self) -> &'static str {
+        match self {
+            Checked::Matched => "success",
+            Checked::Failed | Checked::Down(_) => "failure",
+            Checked::NotEnrolled => "not_enrolled",
+        }
+    }
+}
 
 /// Who is asking: what the server knows of the client making this request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -67,6 +93,8 @@ pub struct Transient {
     pub secrets: HashMap<String, Secret>,
     /// The password a legacy provider accepted in this request, by IDP name.
     pub verified_password: Option<(String, Secret)>,
+    /// When a lock seen in this request ends, ms since the epoch.
+    pub locked_until: Option<i64>,
 }
 
 /// One step's run, with what it needs around it.
@@ -94,7 +122,7 @@ impl Run<'_> {
                 self.transient.secrets.extend(accepted.secrets);
                 Ok(outcome("submitted"))
             }
-            (other, _) => Err(Resumed::Fault(Fault(format!(
+            (other, _) => Err(Resumed::Fault(Fault::Broken(format!(
                 "a `{}` step does not wait",
                 other.keyword()
             )))),
@@ -128,14 +156,17 @@ impl Run<'_> {
                 message: message
                     .clone()
                     .unwrap_or_else(|| default_message(*reason).to_owned()),
+                retry_at: self.transient.locked_until,
             })),
         }
     }
 
     async fn find_user(&mut self, identifier: ExprId) -> Result<Exec, Fault> {
         let raw = self.string(identifier)?;
-        let Ok(key) = identifier::normalize(&raw, self.journey.def.normalization) else {
-            self.session.user = None;
+        let key = identifier::normalize(&raw, self.journey.def.normalization).ok();
+        self.session.user = None;
+        self.session.lookup.clone_from(&key);
+        let Some(key) = key else {
             return Ok(outcome("not_found"));
         };
 
@@ -152,43 +183,99 @@ impl Run<'_> {
         }))
     }
 
+    /// Checks a password against the local hash of the user looked up. An unknown user goes
+    /// through the same throttling and the same hashing work as a known one, and fails.
     async fn check_password(&mut self, password: ExprId) -> Result<Exec, Fault> {
-        let user = self
-            .session
-            .user
-            .clone()
-            .ok_or_else(|| Fault("check_password ran before a user was found".into()))?;
+        let identifier = match (&self.session.user, &self.session.lookup) {
+            (Some(user), _) => user.identifier.clone(),
+            (None, Some(lookup)) => lookup.clone(),
+            (None, None) => {
+                return Err(Fault::Broken("check_password ran before find_user".into()));
+            }
+        };
         let password = self.secret(password)?;
-        let passwords = &self.engine.passwords;
+        let keys = throttle::Keys::new(&identifier, self.transient.client.ip);
 
+        if let Some(locked) = self.wait_for_throttle(&keys).await? {
+            return Ok(locked);
+        }
+        let checked = match self.verify_local(&password).await? {
+            Checked::Down(down) => return Ok(down),
+            checked => checked,
+        };
+
+        let store = self.engine.users.as_ref();
+        let now = self.engine.clock.now_ms();
+        let result = match checked {
+            Checked::Matched => throttle::succeeded(store, &self.engine.throttle, &keys).await,
+            Checked::Failed => throttle::failed(store, &self.engine.throttle, &keys, now)
+                .await
+                .map(|locked| {
+                    self.transient.locked_until = locked;
+                }),
+            Checked::NotEnrolled | Checked::Down(_) => Ok(()),
+        };
+        if let Err(e) = result {
+            return Ok(store_down(&e));
+        }
+        Ok(outcome(checked.outcome()))
+    }
+
+    /// Waits out a throttling delay; returns the `locked` outcome if a key is locked.
+    async fn wait_for_throttle(&mut self, keys: &throttle::Keys) -> Result<Option<Exec>, Fault> {
+        let now = self.engine.clock.now_ms();
+        match throttle::gate(self.engine.users.as_ref(), &self.engine.throttle, keys, now).await {
+            Ok(throttle::Gate::Open(wait)) => {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                Ok(None)
+            }
+            Ok(throttle::Gate::Locked(until)) => {
+                self.transient.locked_until = Some(until);
+                tracing::info!(target: "ferry::journey", account = %keys.account, client = ?keys.client, "login refused: locked");
+                Ok(Some(outcome("locked")))
+            }
+            Err(e) => Ok(Some(store_down(&e))),
+        }
+    }
+
+    /// Verifies the password against the current user's hash, or does the same work against
+    /// nothing when there is no user or no hash.
+    async fn verify_local(&mut self, password: &Secret) -> Result<Checked, Fault> {
+        let passwords = &self.engine.passwords;
+        let Some(user) = self.session.user.clone() else {
+            passwords.verify_nothing(password).await.map_err(hashing)?;
+            return Ok(Checked::Failed);
+        };
         let stored = match self.engine.users.password_hash(user.id).await {
             Ok(stored) => stored,
-            Err(e) => return Ok(store_down(&e)),
+            Err(e) => return Ok(Checked::Down(store_down(&e))),
         };
         let Some(stored) = stored else {
-            passwords.verify_nothing(&password).await.map_err(fault)?;
-            return Ok(outcome("not_enrolled"));
+            passwords.verify_nothing(password).await.map_err(hashing)?;
+            return Ok(Checked::NotEnrolled);
         };
 
-        let verification = match passwords.verify(&password, &stored).await {
+        let verification = match passwords.verify(password, &stored).await {
             Ok(v) => v,
             Err(PasswordError::Hash(e)) => {
                 tracing::error!(target: "ferry::journey", user = %user.id, error = %e, "stored password hash unusable");
-                return Ok(outcome("not_enrolled"));
+                return Ok(Checked::NotEnrolled);
             }
-            Err(e) => return Err(fault(e)),
+            Err(e) => return Err(hashing(e)),
         };
         if !verification.matches {
-            return Ok(outcome("failure"));
+            return Ok(Checked::Failed);
         }
 
         self.session
             .proofs
             .push(Proof::LocalPassword { user: user.id });
         if verification.needs_rehash {
-            self.rehash(&user, &password).await;
+            self.rehash(&user, password).await;
         }
-        Ok(outcome("success"))
+        Ok(Checked::Matched)
     }
 
     async fn rehash(&self, user: &SessionUser, password: &Secret) {
@@ -216,12 +303,12 @@ impl Run<'_> {
         let decl = self
             .journey
             .idp(idp)
-            .ok_or_else(|| Fault("unknown IDP index".into()))?;
+            .ok_or_else(|| Fault::Broken("unknown IDP index".into()))?;
         let connector = self
             .engine
             .connectors
             .get(&decl.name)
-            .ok_or_else(|| Fault(format!("IDP `{}` has no connector", decl.name)))?;
+            .ok_or_else(|| Fault::Broken(format!("IDP `{}` has no connector", decl.name)))?;
         let username = self.string(username)?;
         let password = self.secret(password)?;
 
@@ -272,7 +359,7 @@ impl Run<'_> {
         let legacy = self.verified_legacy()?;
         let raw = self.string(identifier)?;
         let identifier = identifier::normalize(&raw, self.journey.def.normalization)
-            .map_err(|e| Fault(format!("save_user identifier: {e}")))?;
+            .map_err(|e| Fault::Broken(format!("save_user identifier: {e}")))?;
         let attributes = self.attributes(attributes)?;
         let password_hash = match password {
             Some(expr) => Some(self.hash_verified_password(expr, &legacy.idp).await?),
@@ -313,18 +400,16 @@ impl Run<'_> {
 
     /// The legacy account verified in this session; save-user refuses to run without one.
     fn verified_legacy(&self) -> Result<SessionLegacy, Fault> {
-        let legacy = self
-            .session
-            .legacy
-            .clone()
-            .ok_or_else(|| Fault("save_user ran without a verified legacy account".into()))?;
+        let legacy = self.session.legacy.clone().ok_or_else(|| {
+            Fault::Broken("save_user ran without a verified legacy account".into())
+        })?;
         let proven = self.session.proofs.iter().any(|p| {
             matches!(p, Proof::LegacyPassword { idp, subject } if *idp == legacy.idp && *subject == legacy.subject)
         });
         if proven {
             Ok(legacy)
         } else {
-            Err(Fault("save_user ran without a legacy proof".into()))
+            Err(Fault::Broken("save_user ran without a legacy proof".into()))
         }
     }
 
@@ -332,12 +417,12 @@ impl Run<'_> {
         let password = self.secret(expr)?;
         let verified = self.transient.verified_password.as_ref();
         if !verified.is_some_and(|(i, p)| i == idp && p.ct_eq(password.expose())) {
-            return Err(Fault(
+            return Err(Fault::Broken(
                 "save_user may keep only the password the legacy IDP accepted in this request"
                     .into(),
             ));
         }
-        self.engine.passwords.hash(&password).await.map_err(fault)
+        self.engine.passwords.hash(&password).await.map_err(hashing)
     }
 
     fn attributes(
@@ -359,7 +444,9 @@ impl Run<'_> {
         for (name, expr) in cases {
             let value = self.eval_in(&ctx, *expr)?;
             if value.is_undefined() {
-                return Err(Fault(format!("branch case `{name}` evaluated to nothing")));
+                return Err(Fault::Broken(format!(
+                    "branch case `{name}` evaluated to nothing"
+                )));
             }
             if value.is_true() {
                 return Ok(outcome(name));
@@ -370,7 +457,7 @@ impl Run<'_> {
 
     fn complete(&self) -> Result<Exec, Fault> {
         if !self.session.proven_for_user() {
-            return Err(Fault(
+            return Err(Fault::Broken(
                 "complete reached without a credential proven for the user".into(),
             ));
         }
@@ -378,7 +465,7 @@ impl Run<'_> {
             .session
             .user
             .clone()
-            .ok_or_else(|| Fault("complete reached without a user".into()))?;
+            .ok_or_else(|| Fault::Broken("complete reached without a user".into()))?;
         Ok(Exec::End(End::Completed {
             user,
             amr: self.session.amr().into_iter().map(str::to_owned).collect(),
@@ -401,7 +488,7 @@ impl Run<'_> {
         let value = self.eval_in(&self.context(), expr)?;
         match value.as_str() {
             Some(s) => Ok(s.to_owned()),
-            None => Err(Fault(format!(
+            None => Err(Fault::Broken(format!(
                 "expression `{}` must give a string",
                 self.journey.expr_source(expr)
             ))),
@@ -418,7 +505,15 @@ fn outcome(name: &str) -> Exec {
 }
 
 fn fault(e: impl std::fmt::Display) -> Fault {
-    Fault(e.to_string())
+    Fault::Broken(e.to_string())
+}
+
+/// A hashing error as a fault: a full queue is `Busy`, anything else is broken.
+fn hashing(e: PasswordError) -> Fault {
+    match e {
+        PasswordError::Busy => Fault::Busy,
+        other => fault(other),
+    }
 }
 
 fn store_down(error: &crate::store::StoreError) -> Exec {
@@ -426,6 +521,7 @@ fn store_down(error: &crate::store::StoreError) -> Exec {
     Exec::End(End::Failed {
         reason: FailReason::Unavailable,
         message: "Sign-in is unavailable right now.".into(),
+        retry_at: None,
     })
 }
 

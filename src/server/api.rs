@@ -112,7 +112,16 @@ fn answered(state: &AppState, answer: Answer, waiting_status: StatusCode) -> Rep
         }
         State::Failed { reason, .. } => failure_status(*reason),
     };
-    reply::json(status, &body)
+    let mut response = reply::json(status, &body);
+    if let State::Failed {
+        retry_after: Some(seconds),
+        ..
+    } = &answer.state
+        && let Ok(value) = http::HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// The HTTP status of a failed session.
@@ -140,6 +149,7 @@ fn refused(error: &EngineError) -> Reply {
         EngineError::SessionNotFound => (StatusCode::NOT_FOUND, "session_not_found"),
         EngineError::SessionBusy => (StatusCode::CONFLICT, "session_busy"),
         EngineError::Input(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+        EngineError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
         EngineError::Store(e) => {
             tracing::error!(target: "ferry::server", error = %e, "store failed");
             (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")

@@ -31,6 +31,8 @@ pub struct AppState {
     pub signer: Signer,
     /// The clock tokens are dated by.
     pub clock: SharedClock,
+    /// Reverse proxies trusted to append the client's address to `X-Forwarded-For`.
+    pub trusted_proxy_hops: usize,
 }
 
 /// Serves the API on a bound listener until `shutdown` resolves, then lets requests in
@@ -96,9 +98,8 @@ async fn sweep_sessions(state: Arc<AppState>) {
 
 /// Routes one request.
 pub async fn route(state: &AppState, request: Request<Incoming>, peer: SocketAddr) -> Reply {
-    let client = Client {
-        ip: Some(peer.ip()),
-    };
+    let ip = client_address(&request, peer, state.trusted_proxy_hops);
+    let client = Client { ip: Some(ip) };
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = request.method().clone();
@@ -125,6 +126,28 @@ pub async fn route(state: &AppState, request: Request<Incoming>, peer: SocketAdd
         ),
         _ => reply::error(StatusCode::NOT_FOUND, "not_found", "no such path"),
     }
+}
+
+/// The client's address: the connection's, or, behind `hops` trusted proxies, the entry of
+/// `X-Forwarded-For` the outermost of them appended. A header too short to hold it is ignored.
+fn client_address(request: &Request<Incoming>, peer: SocketAddr, hops: usize) -> std::net::IpAddr {
+    if hops == 0 {
+        return peer.ip();
+    }
+    let chain: Vec<&str> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    chain
+        .len()
+        .checked_sub(hops)
+        .and_then(|i| chain.get(i))
+        .and_then(|entry| entry.parse().ok())
+        .unwrap_or_else(|| peer.ip())
 }
 
 fn is_route(segments: &[&str]) -> bool {

@@ -2,7 +2,9 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::{ConflictKind, ConflictPolicy, LegacyAccount, Migration, Saved, User, UserStore};
+use super::{
+    ConflictKind, ConflictPolicy, Failures, LegacyAccount, Migration, Saved, User, UserStore,
+};
 
 /// A migration of `identifier` from legacy account `subject`.
 pub fn migration(identifier: &str, subject: &str, policy: ConflictPolicy) -> Migration {
@@ -85,4 +87,30 @@ pub async fn two_legacy_accounts_never_merge(store: &dyn UserStore) {
         Saved::Conflict(ConflictKind::AccountTaken)
     );
     assert_eq!(store.count_users().await.unwrap(), 1);
+}
+
+/// Failures count up per key, a lock is kept, and clearing forgets both.
+pub async fn failures_count_lock_and_clear(store: &dyn UserStore) {
+    assert_eq!(
+        store.failures("account:a").await.unwrap(),
+        Failures::default()
+    );
+    store.add_failure("account:a", 10).await.unwrap();
+    let second = store.add_failure("account:a", 20).await.unwrap();
+    assert_eq!((second.count, second.last_at), (2, 20));
+    store.lock("account:a", 99).await.unwrap();
+    assert_eq!(
+        store.failures("account:a").await.unwrap().locked_until,
+        Some(99)
+    );
+    assert_eq!(
+        store.failures("client:1.2.3.4").await.unwrap().count,
+        0,
+        "keys are separate"
+    );
+    store.clear_failures("account:a").await.unwrap();
+    assert_eq!(
+        store.failures("account:a").await.unwrap(),
+        Failures::default()
+    );
 }

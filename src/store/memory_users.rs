@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use super::{ConflictKind, ConflictPolicy, Migration, Saved, StoreError, User, UserStore};
+use super::{
+    ConflictKind, ConflictPolicy, Failures, Migration, Saved, StoreError, User, UserStore,
+};
 
 /// Users in a map behind one lock; every operation is atomic.
 #[derive(Debug, Default)]
@@ -20,6 +22,7 @@ struct Inner {
     users: HashMap<String, User>,
     passwords: HashMap<Uuid, String>,
     log: Vec<(Uuid, &'static str)>,
+    failures: HashMap<String, Failures>,
 }
 
 impl MemoryUsers {
@@ -105,6 +108,41 @@ impl UserStore for MemoryUsers {
     async fn count_users(&self) -> Result<u64, StoreError> {
         Ok(self.inner.lock().await.users.len() as u64)
     }
+
+    async fn failures(&self, key: &str) -> Result<Failures, StoreError> {
+        Ok(self
+            .inner
+            .lock()
+            .await
+            .failures
+            .get(key)
+            .copied()
+            .unwrap_or_default())
+    }
+
+    async fn add_failure(&self, key: &str, at: i64) -> Result<Failures, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let record = inner.failures.entry(key.to_owned()).or_default();
+        record.count += 1;
+        record.last_at = at;
+        Ok(*record)
+    }
+
+    async fn lock(&self, key: &str, until: i64) -> Result<(), StoreError> {
+        self.inner
+            .lock()
+            .await
+            .failures
+            .entry(key.to_owned())
+            .or_default()
+            .locked_until = Some(until);
+        Ok(())
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.lock().await.failures.remove(key);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -117,5 +155,6 @@ mod tests {
         conformance::migration_writes_user_and_credential(&MemoryUsers::new()).await;
         conformance::policies_decide_what_happens_to_an_existing_user(&MemoryUsers::new()).await;
         conformance::two_legacy_accounts_never_merge(&MemoryUsers::new()).await;
+        conformance::failures_count_lock_and_clear(&MemoryUsers::new()).await;
     }
 }

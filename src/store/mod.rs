@@ -122,6 +122,29 @@ pub trait UserStore: Send + Sync {
 
     /// How many users the store holds.
     async fn count_users(&self) -> Result<u64, StoreError>;
+
+    /// The failed-login record for a throttling key (an account or a client address).
+    async fn failures(&self, key: &str) -> Result<Failures, StoreError>;
+
+    /// Counts one more failure for a key, atomically, and returns the new record.
+    async fn add_failure(&self, key: &str, at: i64) -> Result<Failures, StoreError>;
+
+    /// Locks a key until a time.
+    async fn lock(&self, key: &str, until: i64) -> Result<(), StoreError>;
+
+    /// Forgets a key's failures and lock, as after a successful login.
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Consecutive failed logins for one throttling key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Failures {
+    /// Failures since the last success.
+    pub count: u32,
+    /// When the last one happened, ms since the epoch.
+    pub last_at: i64,
+    /// Until when the key is locked, ms since the epoch.
+    pub locked_until: Option<i64>,
 }
 
 /// A session's serialised state as the session store keeps it.

@@ -11,7 +11,8 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use super::{
-    ConflictKind, ConflictPolicy, LegacyAccount, Migration, Saved, StoreError, User, UserStore,
+    ConflictKind, ConflictPolicy, Failures, LegacyAccount, Migration, Saved, StoreError, User,
+    UserStore,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -108,6 +109,57 @@ impl UserStore for SqliteUsers {
             .await?;
         Ok(count.max(0) as u64)
     }
+
+    async fn failures(&self, key: &str) -> Result<Failures, StoreError> {
+        let sql = "SELECT count, last_at, locked_until FROM login_failures WHERE key = ?";
+        let row = sqlx::query(sql)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| failures_from_row(&r))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    async fn add_failure(&self, key: &str, at: i64) -> Result<Failures, StoreError> {
+        let sql = "INSERT INTO login_failures (key, count, last_at) VALUES (?, 1, ?) \
+                   ON CONFLICT (key) DO UPDATE SET count = count + 1, last_at = excluded.last_at \
+                   RETURNING count, last_at, locked_until";
+        let row = sqlx::query(sql)
+            .bind(key)
+            .bind(at)
+            .fetch_one(&self.pool)
+            .await?;
+        failures_from_row(&row)
+    }
+
+    async fn lock(&self, key: &str, until: i64) -> Result<(), StoreError> {
+        let sql = "INSERT INTO login_failures (key, count, last_at, locked_until) VALUES (?, 0, 0, ?) \
+                   ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until";
+        sqlx::query(sql)
+            .bind(key)
+            .bind(until)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn failures_from_row(row: &SqliteRow) -> Result<Failures, StoreError> {
+    let count: i64 = row.try_get("count")?;
+    Ok(Failures {
+        count: u32::try_from(count).unwrap_or(u32::MAX),
+        last_at: row.try_get("last_at")?,
+        locked_until: row.try_get("locked_until")?,
+    })
 }
 
 async fn save_in(conn: &mut SqliteConnection, m: &Migration) -> Result<Saved, StoreError> {
@@ -319,5 +371,11 @@ mod tests {
     async fn two_legacy_accounts_never_merge() {
         let (_dir, store) = store().await;
         conformance::two_legacy_accounts_never_merge(&store).await;
+    }
+
+    #[tokio::test]
+    async fn failures_count_lock_and_clear() {
+        let (_dir, store) = store().await;
+        conformance::failures_count_lock_and_clear(&store).await;
     }
 }

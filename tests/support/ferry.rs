@@ -43,6 +43,7 @@ impl Ferry {
         let file = SourceFile::new("ferry.yaml", config_text);
         let mut config = Config::parse(file, repo(), &env).expect("test configuration");
         config.settings.data_dir = data.path().to_path_buf();
+        let trusted_proxy_hops = config.settings.trusted_proxy_hops;
         let signer = Signer::load_or_generate(&config.settings.token, None, data.path())
             .expect("signing key");
         let (engine, rejected) = Engine::builder(config)
@@ -63,6 +64,7 @@ impl Ferry {
             engine: engine.clone(),
             signer,
             clock: Arc::new(SystemClock),
+            trusted_proxy_hops,
         });
         let (stop, stopped) = oneshot::channel();
         tokio::spawn(server::serve(listener, state, async move {
