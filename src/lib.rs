@@ -13,6 +13,7 @@ pub mod expr;
 pub mod identifier;
 pub mod idp;
 pub mod lint;
+pub mod mapping;
 pub mod providers;
 pub mod rules;
 pub mod runtime;
