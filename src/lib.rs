@@ -12,6 +12,7 @@ pub mod diag;
 pub mod expr;
 pub mod identifier;
 pub mod idp;
+pub mod import;
 pub mod lint;
 pub mod mapping;
 pub mod providers;

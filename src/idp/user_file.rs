@@ -4,7 +4,8 @@
 //! {"username": "alice", "password_hash": "$2b$10$…", "id": "1001", "email": "Alice@Example.com", "name": "Alice"}
 //! ```
 //!
-//! `username` and `password_hash` (bcrypt `$2a$`/`$2b$`/`$2y$`, or argon2 PHC) are required.
+//! `username` and `password_hash` (any layout [`crate::authn::hashes`] verifies: bcrypt,
+//! argon2, PBKDF2, scrypt, salted digests) are required.
 //! `id` (a string or number) is the legacy subject, defaulting to the username. `disabled`,
 //! `locked` and `password_expired` are optional booleans. Every other member becomes a claim.
 //! Usernames match after trimming, Unicode NFC and lower-casing. A file with any bad line is
@@ -60,14 +61,21 @@ pub enum LoadError {
     },
 }
 
+/// One user of the file, as the connector and `ferry import` read it.
 #[derive(Debug)]
-struct Record {
-    subject: String,
-    hash: String,
-    disabled: bool,
-    locked: bool,
-    password_expired: bool,
-    claims: Map<String, Json>,
+pub struct Record {
+    /// The legacy subject.
+    pub subject: String,
+    /// The stored password hash.
+    pub hash: String,
+    /// Disabled: refused like a wrong password.
+    pub disabled: bool,
+    /// Locked.
+    pub locked: bool,
+    /// The password has expired.
+    pub password_expired: bool,
+    /// Every other member, plus `sub` and `username`.
+    pub claims: Map<String, Json>,
 }
 
 /// Users loaded from a JSON Lines file, checked in memory.
@@ -141,7 +149,8 @@ struct Line {
     rest: Map<String, Json>,
 }
 
-fn parse_line(text: &str) -> Result<(String, Record), String> {
+/// Reads one line of the file: the normalised username and the record.
+pub fn parse_line(text: &str) -> Result<(String, Record), String> {
     let line: Line =
         serde_json::from_str(text).map_err(|e| format!("not a valid user record: {e}"))?;
     let key = identifier::normalize(&line.username, Normalization::default())
