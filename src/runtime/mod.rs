@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
-pub use load::{EngineBuilder, JourneyStatus, LoadError};
+pub use load::{EngineBuilder, JourneyStatus, LoadError, open_users};
 pub use session::{Session, SessionId, SessionUser};
 pub use steps::Client;
 
