@@ -19,19 +19,19 @@ use support::import::run;
 const JOURNEY: &str = "jit-password";
 
 /// The journey's own save-user mapping, as an import mapping of the same legacy file and IDP.
-fn legacy_file_mapping(policy: &str, name: &str) -> ImportMapping {
+fn legacy_file_mapping(policy: &str, name: &str) -> std::sync::Arc<ImportMapping> {
     let file = serde_json::from_value(json!({
         "source": "user_file", "idp": "users_file", "provider": "user_file",
         "identifier": "claims.username", "on_conflict": policy,
         "attributes": {"email": "claims.email | lower", "name": name}
     }))
     .unwrap();
-    ImportMapping::compile(file).unwrap()
+    std::sync::Arc::new(ImportMapping::compile(file).unwrap())
 }
 
 async fn import(
     ferry: &Ferry,
-    mapping: &ImportMapping,
+    mapping: &std::sync::Arc<ImportMapping>,
     export: &std::path::Path,
 ) -> ferry::import::Summary {
     let report = ferry.data.path().join("report.jsonl");

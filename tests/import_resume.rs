@@ -38,14 +38,14 @@ fn write_export(path: &Path) -> u64 {
     broken
 }
 
-fn mapping() -> ImportMapping {
+fn mapping() -> std::sync::Arc<ImportMapping> {
     let file = serde_json::from_value(json!({
         "source": "jsonl", "idp": "legacy", "identifier": "claims.login",
         "subject": "claims.uid", "attributes": {"email": "claims.login | lower"},
         "password": {"hash": "claims.hash"}
     }))
     .unwrap();
-    ImportMapping::compile(file).unwrap()
+    std::sync::Arc::new(ImportMapping::compile(file).unwrap())
 }
 
 fn options(stop_after: Option<u64>) -> Options {

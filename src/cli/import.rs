@@ -62,7 +62,7 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
 
 async fn import(args: Args) -> Result<ExitCode, Failure> {
     let config = load_config(args.config.as_deref())?;
-    let mapping = ImportMapping::load(&args.mapping, &ProcessEnv)?;
+    let mapping = Arc::new(ImportMapping::load(&args.mapping, &ProcessEnv)?);
     let store = ferry::runtime::open_users(&config).await?;
     let hashes = match (&args.hashes, mapping.source) {
         (Some(path), SourceKind::Auth0) => Some(HashIndex::build(path).await?),
@@ -84,7 +84,7 @@ async fn import(args: Args) -> Result<ExitCode, Failure> {
     let bar = Bar::new(&args.export);
     let clock = SystemClock;
     let job = Import {
-        mapping: &mapping,
+        mapping: mapping.clone(),
         store: store.as_ref(),
         input: args.export.clone(),
         hashes: hashes.as_ref(),

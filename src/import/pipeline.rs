@@ -1,7 +1,8 @@
-//! The import pipeline: a reader thread streams records from the export into a bounded
-//! channel; batches of them are joined (Auth0 hashes), mapped and written in one transaction
-//! each, with the checkpoint of the last record consumed. An interrupted run resumes after
-//! the last committed batch; a dry run decides everything and writes nothing.
+//! The import pipeline: a reader thread streams records from the export, reads and maps each
+//! one, and passes them through a bounded channel; batches are joined (Auth0 hashes, mapped
+//! after the join) and written in one transaction each, with the checkpoint of the last record
+//! consumed. An interrupted run resumes after the last committed batch; a dry run decides
+//! everything and writes nothing.
 
 use std::io::Read;
 use std::ops::ControlFlow;
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use serde_json::Map;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
 
@@ -119,8 +121,8 @@ pub enum ImportError {
 
 /// One import run.
 pub struct Import<'a> {
-    /// The compiled mapping.
-    pub mapping: &'a ImportMapping,
+    /// The compiled mapping, shared with the reader thread.
+    pub mapping: Arc<ImportMapping>,
     /// Where users go.
     pub store: &'a dyn UserStore,
     /// The export.
@@ -148,8 +150,19 @@ impl std::fmt::Debug for Import<'_> {
 
 /// The records of one batch, with the position after its last one.
 struct Pending {
-    raws: Vec<Raw>,
+    staged: Vec<Staged>,
     position: u64,
+}
+
+/// A record as the reader thread leaves it.
+#[derive(Debug)]
+enum Staged {
+    /// Mapped, ready to write.
+    Ready(u64, Box<Mapped>),
+    /// Waiting for its password from the hash export, then mapping.
+    Join(Box<Record>),
+    /// Not importable.
+    Rejected(u64, String),
 }
 
 impl Import<'_> {
@@ -163,27 +176,26 @@ impl Import<'_> {
             ..Summary::default()
         };
         let bytes = Arc::new(AtomicU64::new(0));
-        let (tx, mut rx) = mpsc::channel::<Vec<Raw>>(8);
+        let (tx, mut rx) = mpsc::channel::<Vec<Staged>>(8);
         let reader = self.spawn_reader(skip, bytes.clone(), tx);
 
         let batch_size = self.options.batch_size.max(1);
         let mut pending = Pending {
-            raws: Vec::with_capacity(batch_size),
+            staged: Vec::with_capacity(batch_size),
             position: skip,
         };
         while let Some(chunk) = rx.recv().await {
-            for raw in chunk {
+            for staged in chunk {
                 if self.should_stop(summary.read) {
                     drop(rx);
                     let _ = reader.await;
-                    return Err(
-                        self.interrupted(pending.position - pending.raws.len() as u64, summary)
-                    );
+                    let committed = pending.position - pending.staged.len() as u64;
+                    return Err(self.interrupted(committed, summary));
                 }
                 summary.read += 1;
                 pending.position += 1;
-                pending.raws.push(raw);
-                if pending.raws.len() >= batch_size {
+                pending.staged.push(staged);
+                if pending.staged.len() >= batch_size {
                     self.flush(&mut pending, &source, false, &mut summary, report)
                         .await?;
                     self.tell(&bytes, summary.read);
@@ -244,20 +256,23 @@ impl Import<'_> {
         &self,
         skip: u64,
         bytes: Arc<AtomicU64>,
-        tx: mpsc::Sender<Vec<Raw>>,
+        tx: mpsc::Sender<Vec<Staged>>,
     ) -> tokio::task::JoinHandle<Result<(), StreamError>> {
         let path = self.input.clone();
         let lines = path
             .extension()
             .is_some_and(|e| e == "jsonl" || e == "ndjson");
-        let layout = self.mapping.source.layout(lines);
+        let mapping = self.mapping.clone();
+        let joins = self.hashes.is_some();
         tokio::task::spawn_blocking(move || {
             let file = std::fs::File::open(&path)?;
-            read_all(file, layout, bytes, skip, &tx)
+            let layout = mapping.source.layout(lines);
+            let stage = |raw: Raw| stage(&mapping, joins, raw);
+            read_all(file, layout, bytes, skip, &stage, &tx)
         })
     }
 
-    /// Maps and writes the pending records; `last` marks the import finished.
+    /// Writes the pending records; `last` marks the import finished.
     async fn flush(
         &self,
         pending: &mut Pending,
@@ -266,20 +281,25 @@ impl Import<'_> {
         summary: &mut Summary,
         report: &mut Report,
     ) -> Result<(), ImportError> {
-        let raws = std::mem::take(&mut pending.raws);
-        let records = self.records(raws, report, summary)?;
-        let records = self.join_hashes(records).await?;
-        let mut lines = Vec::with_capacity(records.len());
-        let mut migrations = Vec::with_capacity(records.len());
+        let staged = self
+            .join_hashes(std::mem::take(&mut pending.staged))
+            .await?;
+        let mut lines = Vec::with_capacity(staged.len());
+        let mut migrations = Vec::with_capacity(staged.len());
         let at = self.clock.now_ms();
-        for record in records {
-            let line = record.line;
-            match self.mapping.apply(record) {
-                Ok(mapped) => {
-                    lines.push((line, mapped.flags.clone(), mapped.password.is_some()));
+        for item in staged {
+            match item {
+                Staged::Ready(line, mapped) => {
+                    let mut mapped = *mapped;
+                    let flags = std::mem::take(&mut mapped.flags);
+                    lines.push((line, flags, mapped.password.is_some()));
                     migrations.push(self.migration(mapped, at));
                 }
-                Err(reason) => reject(report, summary, line, None, reason)?,
+                Staged::Rejected(line, reason) => reject(report, summary, line, None, reason)?,
+                Staged::Join(record) => {
+                    let reason = "the record was not joined to the hash export".to_owned();
+                    reject(report, summary, record.line, None, reason)?;
+                }
             }
         }
         let checkpoint = Checkpoint {
@@ -310,53 +330,39 @@ impl Import<'_> {
         report.flush().map_err(ImportError::Report)
     }
 
-    fn records(
-        &self,
-        raws: Vec<Raw>,
-        report: &mut Report,
-        summary: &mut Summary,
-    ) -> Result<Vec<Record>, ImportError> {
-        let mut records = Vec::with_capacity(raws.len());
-        for raw in raws {
-            let outcome = raw.and_then(|(line, object)| {
-                self.mapping
-                    .source
-                    .record(line, object)
-                    .map_err(|reason| (line, reason))
-            });
-            match outcome {
-                Ok(record) => records.push(record),
-                Err((line, reason)) => reject(report, summary, line, None, reason)?,
-            }
-        }
-        Ok(records)
-    }
-
-    /// Auth0: fills each database user's password from the hash export.
-    async fn join_hashes(&self, mut records: Vec<Record>) -> Result<Vec<Record>, ImportError> {
+    /// Auth0: fills each database user's password from the hash export, then maps it.
+    async fn join_hashes(&self, mut staged: Vec<Staged>) -> Result<Vec<Staged>, ImportError> {
         let Some(index) = self.hashes else {
-            return Ok(records);
+            return Ok(staged);
         };
-        let keys: Vec<&str> = records
+        let keys: Vec<&str> = staged
             .iter()
-            .filter_map(|r| r.join_key.as_deref())
+            .filter_map(|s| match s {
+                Staged::Join(record) => record.join_key.as_deref(),
+                _ => None,
+            })
             .collect();
         let found = index.lookup(&keys).await.map_err(ImportError::Hashes)?;
-        for record in &mut records {
-            let hash = record.join_key.as_ref().and_then(|k| found.get(k));
-            if let Some(hash) = hash {
-                record.password = Some(Password::Raw(RawHash {
-                    hash: hash.clone(),
-                    salt: None,
-                    iterations: None,
-                }));
-            } else if record.join_key.is_some() {
-                record
+        for item in &mut staged {
+            let Staged::Join(record) = item else {
+                continue;
+            };
+            let mut record = std::mem::replace(record, Box::new(Record::new(0, Map::new())));
+            match record.join_key.as_ref().and_then(|k| found.get(k)) {
+                Some(hash) => {
+                    record.password = Some(Password::Raw(RawHash {
+                        hash: hash.clone(),
+                        salt: None,
+                        iterations: None,
+                    }));
+                }
+                None => record
                     .notes
-                    .push("the password-hash export has no hash for this user".into());
+                    .push("the password-hash export has no hash for this user".into()),
             }
+            *item = map_record(&self.mapping, *record);
         }
-        Ok(records)
+        Ok(staged)
     }
 
     fn migration(&self, mapped: Mapped, at: i64) -> Migration {
@@ -396,13 +402,36 @@ impl Import<'_> {
     }
 }
 
+/// Reads and maps one record on the reader thread; records waiting for a hash-export join
+/// are mapped after it.
+fn stage(mapping: &ImportMapping, joins: bool, raw: Raw) -> Staged {
+    let read = raw.and_then(|(line, o)| mapping.source.record(line, o).map_err(|r| (line, r)));
+    let record = match read {
+        Ok(record) => record,
+        Err((line, reason)) => return Staged::Rejected(line, reason),
+    };
+    if joins && record.join_key.is_some() {
+        return Staged::Join(Box::new(record));
+    }
+    map_record(mapping, record)
+}
+
+fn map_record(mapping: &ImportMapping, record: Record) -> Staged {
+    let line = record.line;
+    match mapping.apply(record) {
+        Ok(mapped) => Staged::Ready(line, Box::new(mapped)),
+        Err(reason) => Staged::Rejected(line, reason),
+    }
+}
+
 /// Streams the whole file into the channel in chunks, skipping records already committed.
 fn read_all(
     file: std::fs::File,
     layout: Layout,
     bytes: Arc<AtomicU64>,
     skip: u64,
-    tx: &mpsc::Sender<Vec<Raw>>,
+    stage: &dyn Fn(Raw) -> Staged,
+    tx: &mpsc::Sender<Vec<Staged>>,
 ) -> Result<(), StreamError> {
     let mut seen = 0u64;
     let mut chunk = Vec::with_capacity(CHUNK);
@@ -411,7 +440,7 @@ fn read_all(
         if seen <= skip {
             return ControlFlow::Continue(());
         }
-        chunk.push(raw);
+        chunk.push(stage(raw));
         if chunk.len() >= CHUNK && tx.blocking_send(std::mem::take(&mut chunk)).is_err() {
             return ControlFlow::Break(());
         }

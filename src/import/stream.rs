@@ -267,27 +267,28 @@ impl<'de> Visitor<'de> for Element<'_> {
     }
 }
 
-/// Walks a JSON Lines file: one object per line; blank lines are skipped.
+/// Walks a JSON Lines file: one object per line; blank lines are skipped. A line that is not
+/// valid UTF-8 or JSON is reported and the walk goes on.
 pub fn json_lines<R: Read>(
     input: R,
     bytes: Arc<AtomicU64>,
     sink: &mut Sink<'_>,
 ) -> Result<(), StreamError> {
     let mut reader = BufReader::with_capacity(64 * 1024, input);
-    let mut line = String::new();
+    let mut line = Vec::new();
     let mut number = 0u64;
     loop {
         line.clear();
-        let n = reader.read_line(&mut line)?;
+        let n = reader.read_until(b'\n', &mut line)?;
         if n == 0 {
             return Ok(());
         }
         bytes.fetch_add(n as u64, Ordering::Relaxed);
         number += 1;
-        if line.trim().is_empty() {
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let raw = match serde_json::from_str::<Json>(&line) {
+        let raw = match serde_json::from_slice::<Json>(&line) {
             Ok(Json::Object(object)) => Ok((number, object)),
             Ok(_) => Err((number, "the line is not a JSON object".into())),
             Err(e) => Err((number, format!("the line is not valid JSON: {e}"))),
@@ -429,7 +430,7 @@ mod tests {
         let bytes = Arc::new(AtomicU64::new(0));
         let (records, result) = collect(|sink| {
             json_lines(
-                &b"{\"a\":1}\n\nnope\n[1]\n{\"a\":2}\n"[..],
+                &b"{\"a\":1}\n\nnope\n[1]\n{\"a\":2}\n\xff\n"[..],
                 bytes.clone(),
                 sink,
             )
@@ -442,7 +443,10 @@ mod tests {
                 Err((l, _)) => (*l, false),
             })
             .collect();
-        assert_eq!(summary, vec![(1, true), (3, false), (4, false), (5, true)]);
+        assert_eq!(
+            summary,
+            vec![(1, true), (3, false), (4, false), (5, true), (6, false)]
+        );
         let text = "user,email\nalice,a@x.io\nbob\n\"carol\",\"c@x.io\"\n";
         let (records, result) = collect(|sink| csv_rows(text.as_bytes(), bytes.clone(), sink));
         result.unwrap();

@@ -26,8 +26,8 @@ pub fn env() -> HashMap<String, String> {
 }
 
 /// A fixture mapping, compiled.
-pub fn mapping(name: &str) -> ImportMapping {
-    ImportMapping::load(&fixtures().join(name), &env()).expect("mapping")
+pub fn mapping(name: &str) -> Arc<ImportMapping> {
+    Arc::new(ImportMapping::load(&fixtures().join(name), &env()).expect("mapping"))
 }
 
 /// What one run gave.
@@ -41,7 +41,7 @@ pub struct Run {
 /// Runs one import of `export` into `store`, the report going to `report_file`.
 pub async fn run(
     store: &dyn UserStore,
-    mapping: &ImportMapping,
+    mapping: &Arc<ImportMapping>,
     export: &Path,
     hashes: Option<&HashIndex>,
     options: Options,
@@ -55,7 +55,7 @@ pub async fn run(
     let mut report = Report::new(Some(Box::new(file)));
     let clock = ManualClock::at(1_700_000_000_000);
     let job = Import {
-        mapping,
+        mapping: mapping.clone(),
         store,
         input: export.to_path_buf(),
         hashes,

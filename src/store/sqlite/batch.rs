@@ -1,16 +1,19 @@
 //! A batch of migrations inside one SQLite transaction: load the users the batch touches, let
-//! [`plan`] decide, then write each table with one statement fed a JSON array through
-//! `json_each`, so a batch of thousands costs a handful of statements.
+//! [`plan`] decide, then write each table with a few multi-row statements (`VALUES` lists, or
+//! a JSON array through `json_each`), so a batch of thousands costs a handful of statements.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value as Json, json};
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use super::{USER_COLUMNS, user_from_row};
 use crate::store::plan::{self, Known, Plan};
 use crate::store::{Batch, Checkpoint, Migration, Saved, StoreError};
+
+/// SQLite's default limit on bound parameters in one statement.
+const MAX_PARAMETERS: usize = 32_766;
 
 /// Decides and writes a batch on an open transaction; returns one outcome per migration.
 pub async fn save(conn: &mut SqliteConnection, batch: Batch<'_>) -> Result<Vec<Saved>, StoreError> {
@@ -99,18 +102,7 @@ async fn write_users(conn: &mut SqliteConnection, plan: &Plan) -> Result<(), Sto
             })
             .collect()
     };
-    if !new.is_empty() {
-        sqlx::query(
-            "INSERT INTO users (id, identifier, attributes, migration_source, legacy_provider, \
-             legacy_subject, migrated_at, created_at, updated_at) \
-             SELECT value ->> 'id', value ->> 'identifier', value ->> 'attributes', \
-             value ->> 'idp', value ->> 'provider', value ->> 'subject', value ->> 'migrated_at', \
-             value ->> 'at', value ->> 'updated_at' FROM json_each(?)",
-        )
-        .bind(rows(new).to_string())
-        .execute(&mut *conn)
-        .await?;
-    }
+    insert_users(conn, &new).await?;
     if !old.is_empty() {
         sqlx::query(
             "UPDATE users SET attributes = u.attributes, migration_source = u.idp, \
@@ -129,6 +121,29 @@ async fn write_users(conn: &mut SqliteConnection, plan: &Plan) -> Result<(), Sto
     Ok(())
 }
 
+async fn insert_users(conn: &mut SqliteConnection, new: &[&plan::Write]) -> Result<(), StoreError> {
+    for chunk in new.chunks(MAX_PARAMETERS / 9) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO users (id, identifier, attributes, migration_source, legacy_provider, \
+             legacy_subject, migrated_at, created_at, updated_at) ",
+        );
+        q.push_values(chunk, |mut row, w| {
+            let legacy = w.user.legacy.as_ref();
+            row.push_bind(w.user.id.to_string())
+                .push_bind(w.user.identifier.as_str())
+                .push_bind(Json::Object(w.user.attributes.clone()).to_string())
+                .push_bind(legacy.map(|l| l.idp.as_str()))
+                .push_bind(legacy.map(|l| l.provider.as_str()))
+                .push_bind(legacy.map(|l| l.subject.as_str()))
+                .push_bind(w.user.migrated_at)
+                .push_bind(w.at)
+                .push_bind(w.updated_at);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 async fn write_credentials(
     conn: &mut SqliteConnection,
     plan: &Plan,
@@ -136,30 +151,32 @@ async fn write_credentials(
 ) -> Result<(), StoreError> {
     for kind in ["password", "totp"] {
         for replace in [false, true] {
-            let rows: Vec<Json> = plan
+            let rows: Vec<_> = plan
                 .credentials
                 .iter()
                 .filter(|(_, c)| c.kind.name() == kind && c.replace == replace)
-                .map(|(user, c)| json!([user.to_string(), c.secret]))
                 .collect();
-            if rows.is_empty() {
-                continue;
-            }
             let on_conflict = if replace {
                 "DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at"
             } else {
                 "DO NOTHING"
             };
-            let sql = sqlx::AssertSqlSafe(format!(
-                "INSERT INTO credentials (user_id, kind, secret, created_at, updated_at) \
-                 SELECT value ->> 0, '{kind}', value ->> 1, ?1, ?1 FROM json_each(?2) WHERE true \
-                 ON CONFLICT (user_id) WHERE kind = '{kind}' {on_conflict}"
-            ));
-            sqlx::query(sql)
-                .bind(at)
-                .bind(Json::Array(rows).to_string())
-                .execute(&mut *conn)
-                .await?;
+            for chunk in rows.chunks(MAX_PARAMETERS / 5) {
+                let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                    "INSERT INTO credentials (user_id, kind, secret, created_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut row, (user, c)| {
+                    row.push_bind(user.to_string())
+                        .push_bind(kind)
+                        .push_bind(c.secret.as_str())
+                        .push_bind(at)
+                        .push_bind(at);
+                });
+                q.push(format!(
+                    " ON CONFLICT (user_id) WHERE kind = '{kind}' {on_conflict}"
+                ));
+                q.build().execute(&mut *conn).await?;
+            }
         }
     }
     Ok(())
@@ -206,31 +223,28 @@ async fn write_log(
     if plan.log.is_empty() {
         return Ok(());
     }
-    let rows: Vec<Json> = plan
+    let rows: Vec<_> = plan
         .log
         .iter()
-        .filter_map(|entry| {
-            let m = migrations.get(entry.index)?;
-            Some(json!([
-                entry.user.to_string(),
-                m.at,
-                entry.event,
-                m.method,
-                m.journey,
-                m.legacy.idp,
-                m.legacy.provider,
-                m.legacy.subject
-            ]))
-        })
+        .filter_map(|entry| Some((entry, migrations.get(entry.index)?)))
         .collect();
-    sqlx::query(
-        "INSERT INTO migration_log (user_id, at, event, method, journey, idp, provider, \
-         legacy_subject) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, \
-         value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM json_each(?)",
-    )
-    .bind(Json::Array(rows).to_string())
-    .execute(&mut *conn)
-    .await?;
+    for chunk in rows.chunks(MAX_PARAMETERS / 8) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO migration_log (user_id, at, event, method, journey, idp, provider, \
+             legacy_subject) ",
+        );
+        q.push_values(chunk, |mut row, (entry, m)| {
+            row.push_bind(entry.user.to_string())
+                .push_bind(m.at)
+                .push_bind(entry.event)
+                .push_bind(m.method.as_str())
+                .push_bind(m.journey.as_str())
+                .push_bind(m.legacy.idp.as_str())
+                .push_bind(m.legacy.provider.as_str())
+                .push_bind(m.legacy.subject.as_str());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
