@@ -103,10 +103,7 @@ fn spawn_reader(
         let mut chunk = Vec::with_capacity(CHUNK);
         let mut skipped = Vec::new();
         stream::json_lines(file, Arc::new(AtomicU64::new(0)), &mut |raw| {
-            match raw
-                .map_err(|(l, r)| (l, r))
-                .and_then(|(line, o)| entry(line, &o))
-            {
+            match raw.and_then(|(line, o)| entry(line, &o)) {
                 Ok(pairs) => chunk.extend(pairs),
                 Err(bad) => skipped.push(bad),
             }

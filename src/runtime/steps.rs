@@ -485,7 +485,7 @@ impl Run<'_> {
             .clone()
             .ok_or_else(|| Fault::Broken("complete reached without a user".into()))?;
         Ok(Exec::End(End::Completed {
-            user,
+            user: Box::new(user),
             amr: self.session.amr().into_iter().map(str::to_owned).collect(),
         }))
     }
