@@ -243,6 +243,33 @@ mod tests {
         assert_eq!(record.claims["username"], " Alice ");
     }
 
+    #[tokio::test]
+    async fn every_imported_hash_format_verifies_through_the_connector() {
+        // Django PBKDF2 and salted MD5, an LDAP {SSHA} and a passlib PBKDF2-SHA512 string,
+        // each made with Python's hashlib for `correct horse battery staple`.
+        let lines = [
+            r#"{"username":"dj","password_hash":"pbkdf2_sha256$1000$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow="}"#,
+            r#"{"username":"md","password_hash":"md5$pepper$f8ee72288939630ba446602314f3ce40"}"#,
+            r#"{"username":"ld","password_hash":"{SSHA}+0tGNsuDePFzHCTXkDSAYANRXfpsZGFwc2FsdA=="}"#,
+            r#"{"username":"pl","password_hash":"$pbkdf2-sha512$1000$ESIzRFVmd4iZqrvM3e7/AA$NeykQU.eoCDOGKCkrMcNl5ISnj3RAXBsitFgXhz.iK5kUNpYU79TKGxFV5B8Rl1bzwD8nl22yCiIBbB.CyxeRA"}"#,
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.jsonl");
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let settings = Settings {
+            provider: None,
+            path: path.clone(),
+        };
+        let file = UserFile::load(&Config::embedded(), settings).await.unwrap();
+        let right = Secret::new("correct horse battery staple");
+        for user in ["dj", "md", "ld", "pl"] {
+            let verified = file.check_password(user, &right).await.unwrap();
+            assert_eq!(verified.subject, user);
+            let wrong = file.check_password(user, &Secret::new("wrong")).await;
+            assert!(wrong.is_err(), "{user}");
+        }
+    }
+
     #[test]
     fn bad_lines_say_why() {
         assert!(
