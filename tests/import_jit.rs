@@ -166,3 +166,54 @@ async fn an_imported_user_logs_in_locally_and_is_upgraded_to_argon2id() {
         "logins did not migrate again"
     );
 }
+
+#[tokio::test]
+async fn imported_roles_reach_the_journey_context() {
+    let journeys = tempfile::tempdir().unwrap();
+    let journey = r#"
+journey: roles-gate
+start: ask
+steps:
+  ask:
+    prompt:
+      fields:
+        identifier: { type: text }
+        password: { type: password }
+    on: { submitted: lookup }
+  lookup:
+    find_user: { identifier: input.identifier }
+    on: { found: check, not_found: denied }
+  check:
+    check_password: { password: input.password }
+    on: { success: gate, else: denied }
+  gate:
+    branch:
+      reader: "'reader' in user.roles and '/staff' in user.groups"
+    on: { reader: done, else: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: denied }
+"#;
+    std::fs::write(journeys.path().join("roles-gate.yaml"), journey).unwrap();
+    let config = format!("journeys: [{}]\n", journeys.path().display());
+    let ferry = Ferry::start(&config, &[]).await;
+
+    let export = ferry.data.path().join("users.jsonl");
+    let line = json!({"username": "rita", "id": 7, "roles": ["reader"], "teams": ["/staff"],
+        "password_hash": "$2b$04$SRFtYvL4ocjAtucLXgWPke25n3FEwigCpUnXORujchcfAyZoHSqf."});
+    std::fs::write(&export, format!("{line}\nrita2\n")).unwrap();
+    let file = serde_json::from_value(json!({
+        "source": "user_file", "idp": "users_file", "roles": "claims.roles",
+        "groups": "claims.teams"
+    }))
+    .unwrap();
+    let mapping = std::sync::Arc::new(ImportMapping::compile(file).unwrap());
+    let summary = import(&ferry, &mapping, &export).await;
+    assert_eq!((summary.created, summary.rejected), (1, 1));
+
+    let (status, body) = ferry
+        .login("roles-gate", "rita", "correct horse battery staple")
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
