@@ -22,6 +22,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "private_key",
     "api_token",
     "pepper",
+    "signer_key",
 ];
 
 /// The whole configuration, with defaults filled in.
@@ -427,6 +428,20 @@ fn take_idps(file: &SourceFile, root: &mut Node) -> Result<BTreeMap<String, Node
 }
 
 /// Deserialises a node after resolving `${NAME}` references, reporting errors at their place.
+/// Reads another YAML file of Ferry's (an import mapping, a hash format) into a settings type,
+/// with the same `${NAME}` references, secret checks and `file:line:col` errors as ferry.yaml.
+pub fn read_yaml<T: DeserializeOwned>(path: &Path, env: &dyn Env) -> Result<T, ConfigError> {
+    let file = SourceFile::read(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let root = yaml::parse(&file).map_err(|d| ConfigError::Syntax {
+        at: location(&file, d.span.start, ""),
+        message: d.message,
+    })?;
+    read_node(&file, &root, "", env)
+}
+
 fn read_node<T: DeserializeOwned>(
     file: &SourceFile,
     node: &Node,

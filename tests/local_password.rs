@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use ferry::config::Config;
 use ferry::runtime::{Client, Engine, State};
-use ferry::store::{ConflictPolicy, LegacyAccount, MemoryUsers, Migration, UserStore};
+use ferry::store::{
+    ConflictPolicy, CredentialKind, LegacyAccount, MemoryUsers, Migration, NewCredential, UserStore,
+};
 use ferry::syntax::source::SourceFile;
 use serde_json::json;
 
@@ -87,7 +89,14 @@ async fn an_unknown_user_costs_one_hash_like_a_known_one() {
         identifier: "known".into(),
         attributes: Default::default(),
         legacy,
-        password_hash: Some(hash),
+        credentials: vec![NewCredential {
+            kind: CredentialKind::Password,
+            secret: hash,
+            replace: true,
+        }],
+        roles: None,
+        groups: None,
+        completes: true,
         policy: ConflictPolicy::Update,
         journey: "setup".into(),
         method: "password".into(),

@@ -1,6 +1,8 @@
 //! Subcommands. Each returns the process exit code: 0 clean, 1 findings or a refused
 //! request, 2 when the tool itself fails.
 
+mod hash;
+mod import;
 mod lint;
 mod providers;
 mod serve;
@@ -19,6 +21,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check a hash-format description against a known password before an import.
+    Hash(hash::Args),
+    /// Stream a provider's export into the user store: users, hashes, roles and groups.
+    Import(import::Args),
     /// Check journey files: schema, names, outcomes, expressions, provider methods.
     Lint(lint::Args),
     /// Print which provider supports which migration method.
@@ -33,6 +39,8 @@ pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
+        Command::Hash(args) => hash::run(args),
+        Command::Import(args) => import::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Providers(args) => providers::run(args),
         Command::Serve(args) => serve::run(args),

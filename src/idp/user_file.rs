@@ -4,7 +4,8 @@
 //! {"username": "alice", "password_hash": "$2b$10$…", "id": "1001", "email": "Alice@Example.com", "name": "Alice"}
 //! ```
 //!
-//! `username` and `password_hash` (bcrypt `$2a$`/`$2b$`/`$2y$`, or argon2 PHC) are required.
+//! `username` and `password_hash` (any layout [`crate::authn::hashes`] verifies: bcrypt,
+//! argon2, PBKDF2, scrypt, salted digests) are required.
 //! `id` (a string or number) is the legacy subject, defaulting to the username. `disabled`,
 //! `locked` and `password_expired` are optional booleans. Every other member becomes a claim.
 //! Usernames match after trimming, Unicode NFC and lower-casing. A file with any bad line is
@@ -60,14 +61,21 @@ pub enum LoadError {
     },
 }
 
+/// One user of the file, as the connector and `ferry import` read it.
 #[derive(Debug)]
-struct Record {
-    subject: String,
-    hash: String,
-    disabled: bool,
-    locked: bool,
-    password_expired: bool,
-    claims: Map<String, Json>,
+pub struct Record {
+    /// The legacy subject.
+    pub subject: String,
+    /// The stored password hash.
+    pub hash: String,
+    /// Disabled: refused like a wrong password.
+    pub disabled: bool,
+    /// Locked.
+    pub locked: bool,
+    /// The password has expired.
+    pub password_expired: bool,
+    /// Every other member, plus `sub` and `username`.
+    pub claims: Map<String, Json>,
 }
 
 /// Users loaded from a JSON Lines file, checked in memory.
@@ -141,7 +149,8 @@ struct Line {
     rest: Map<String, Json>,
 }
 
-fn parse_line(text: &str) -> Result<(String, Record), String> {
+/// Reads one line of the file: the normalised username and the record.
+pub fn parse_line(text: &str) -> Result<(String, Record), String> {
     let line: Line =
         serde_json::from_str(text).map_err(|e| format!("not a valid user record: {e}"))?;
     let key = identifier::normalize(&line.username, Normalization::default())
@@ -232,6 +241,33 @@ mod tests {
         assert_eq!(record.subject, "7");
         assert_eq!(record.claims["email"], "A@B.c");
         assert_eq!(record.claims["username"], " Alice ");
+    }
+
+    #[tokio::test]
+    async fn every_imported_hash_format_verifies_through_the_connector() {
+        // Django PBKDF2 and salted MD5, an LDAP {SSHA} and a passlib PBKDF2-SHA512 string,
+        // each made with Python's hashlib for `correct horse battery staple`.
+        let lines = [
+            r#"{"username":"dj","password_hash":"pbkdf2_sha256$1000$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow="}"#,
+            r#"{"username":"md","password_hash":"md5$pepper$f8ee72288939630ba446602314f3ce40"}"#,
+            r#"{"username":"ld","password_hash":"{SSHA}+0tGNsuDePFzHCTXkDSAYANRXfpsZGFwc2FsdA=="}"#,
+            r#"{"username":"pl","password_hash":"$pbkdf2-sha512$1000$ESIzRFVmd4iZqrvM3e7/AA$NeykQU.eoCDOGKCkrMcNl5ISnj3RAXBsitFgXhz.iK5kUNpYU79TKGxFV5B8Rl1bzwD8nl22yCiIBbB.CyxeRA"}"#,
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.jsonl");
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let settings = Settings {
+            provider: None,
+            path: path.clone(),
+        };
+        let file = UserFile::load(&Config::embedded(), settings).await.unwrap();
+        let right = Secret::new("correct horse battery staple");
+        for user in ["dj", "md", "ld", "pl"] {
+            let verified = file.check_password(user, &right).await.unwrap();
+            assert_eq!(verified.subject, user);
+            let wrong = file.check_password(user, &Secret::new("wrong")).await;
+            assert!(wrong.is_err(), "{user}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The expression context of a step: `input`, `claims`, `user` and `legacy`, built from the
-//! session plus this request's secret fields; and conversions between MiniJinja and JSON.
+//! session plus this request's secret fields.
 
 use std::collections::HashMap;
 
@@ -25,6 +25,8 @@ pub fn build(session: &Session, secrets: &HashMap<String, Secret>) -> Value {
         u.insert("identifier".into(), Json::String(user.identifier.clone()));
         u.insert("migrated".into(), Json::Bool(user.migrated));
         u.insert("attributes".into(), Json::Object(user.attributes.clone()));
+        u.insert("roles".into(), serde_json::json!(user.roles));
+        u.insert("groups".into(), serde_json::json!(user.groups));
         root.insert("user".into(), Json::Object(u));
     }
     if let Some(legacy) = &session.legacy {
@@ -32,12 +34,4 @@ pub fn build(session: &Session, secrets: &HashMap<String, Secret>) -> Value {
         root.insert("legacy".into(), l);
     }
     Value::from(Serde(Json::Object(root)))
-}
-
-/// A MiniJinja value as JSON; `None` for undefined and none, which mean "nothing".
-pub fn to_json(value: &Value) -> Option<Json> {
-    if value.is_undefined() || value.is_none() {
-        return None;
-    }
-    serde_json::to_value(value).ok()
 }

@@ -232,7 +232,8 @@ impl EngineBuilder {
     }
 }
 
-async fn open_users(config: &Config) -> Result<Arc<dyn UserStore>, LoadError> {
+/// Opens the user store the configuration names: `database`, else `<data_dir>/ferry.db`.
+pub async fn open_users(config: &Config) -> Result<Arc<dyn UserStore>, LoadError> {
     let store = match &config.settings.database {
         Some(url) => SqliteUsers::connect(url).await?,
         None => {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
-pub use load::{EngineBuilder, JourneyStatus, LoadError};
+pub use load::{EngineBuilder, JourneyStatus, LoadError, open_users};
 pub use session::{Session, SessionId, SessionUser};
 pub use steps::Client;
 
@@ -185,8 +185,8 @@ pub struct FieldView {
 pub enum End {
     /// Success for this user.
     Completed {
-        /// The user.
-        user: SessionUser,
+        /// The user (boxed: a user with roles and groups is large).
+        user: Box<SessionUser>,
         /// RFC 8176 method references.
         amr: Vec<String>,
     },
@@ -495,7 +495,7 @@ impl Engine {
             Flow::Wait => State::Waiting {
                 step: view(journey, session.step),
             },
-            Flow::End(End::Completed { user, amr }) => State::Completed { user, amr },
+            Flow::End(End::Completed { user, amr }) => State::Completed { user: *user, amr },
             Flow::End(End::Failed {
                 reason,
                 message,

@@ -89,6 +89,12 @@ pub struct SessionUser {
     /// The user's attributes.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub attributes: Map<String, Json>,
+    /// The user's roles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// The user's groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// The legacy account a legacy check verified in this session.
@@ -179,6 +185,8 @@ mod tests {
             identifier: "a".into(),
             migrated: true,
             legacy: None,
+            roles: Vec::new(),
+            groups: Vec::new(),
             attributes: Map::new(),
         };
         let mut session = Session {

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use minijinja::Value;
-use serde_json::Map;
 
 use super::session::{Proof, Session, SessionLegacy, SessionUser};
 use super::{End, Engine};
@@ -13,8 +12,11 @@ use crate::authn::password::PasswordError;
 use crate::compile::ir::{ConflictPolicy, ExprId, IdpId, Journey, StepKind};
 use crate::identifier;
 use crate::idp::LegacyError;
+use crate::mapping::UserMapping;
 use crate::secret::Secret;
-use crate::store::{LegacyAccount, Migration, Saved, User};
+use crate::store::{
+    CredentialKind, LegacyAccount, Memberships, Migration, NewCredential, Saved, StoreError, User,
+};
 use crate::syntax::ast::FailReason;
 
 /// Longest a legacy call may take, whatever its connector's own timeout.
@@ -174,8 +176,15 @@ impl Run<'_> {
             Ok(found) => found,
             Err(e) => return Ok(store_down(&e)),
         };
+        let user = match found {
+            Some(user) => match self.with_memberships(user).await {
+                Ok(user) => Some(user),
+                Err(e) => return Ok(store_down(&e)),
+            },
+            None => None,
+        };
 
-        self.session.user = found.map(session_user);
+        self.session.user = user;
         Ok(outcome(if self.session.user.is_some() {
             "found"
         } else {
@@ -357,24 +366,37 @@ impl Run<'_> {
         policy: ConflictPolicy,
     ) -> Result<Exec, Fault> {
         let legacy = self.verified_legacy()?;
-        let raw = self.string(identifier)?;
-        let identifier = identifier::normalize(&raw, self.journey.def.normalization)
-            .map_err(|e| Fault::Broken(format!("save_user identifier: {e}")))?;
-        let attributes = self.attributes(attributes)?;
-        let password_hash = match password {
-            Some(expr) => Some(self.hash_verified_password(expr, &legacy.idp).await?),
-            None => None,
+        let mapping = UserMapping {
+            exprs: &self.journey.exprs,
+            sources: &self.journey.def.expressions,
+            identifier,
+            attributes,
+            normalization: self.journey.def.normalization,
+        };
+        let mapped = mapping
+            .apply(&self.context())
+            .map_err(|e| Fault::Broken(format!("save_user mapping: {}", error_chain(&e))))?;
+        let credentials = match password {
+            Some(expr) => vec![NewCredential {
+                kind: CredentialKind::Password,
+                secret: self.hash_verified_password(expr, &legacy.idp).await?,
+                replace: true,
+            }],
+            None => Vec::new(),
         };
 
         let migration = Migration {
-            identifier,
-            attributes,
+            identifier: mapped.identifier,
+            attributes: mapped.attributes,
             legacy: LegacyAccount {
                 idp: legacy.idp.clone(),
                 provider: legacy.provider.clone(),
                 subject: legacy.subject.clone(),
             },
-            password_hash,
+            credentials,
+            roles: None,
+            groups: None,
+            completes: true,
             policy,
             journey: self.journey.def.id.clone(),
             method: "password".into(),
@@ -394,7 +416,11 @@ impl Run<'_> {
             }
         };
         tracing::info!(target: "ferry::migration", journey = %self.journey.def.id, user = %user.id, idp = %legacy.idp, event = name, "user migrated");
-        self.session.user = Some(session_user(user));
+        let user = match self.with_memberships(user).await {
+            Ok(user) => user,
+            Err(e) => return Ok(store_down(&e)),
+        };
+        self.session.user = Some(user);
         Ok(outcome(name))
     }
 
@@ -425,18 +451,10 @@ impl Run<'_> {
         self.engine.passwords.hash(&password).await.map_err(hashing)
     }
 
-    fn attributes(
-        &self,
-        attributes: &[(String, ExprId)],
-    ) -> Result<Map<String, serde_json::Value>, Fault> {
-        let ctx = self.context();
-        let mut out = Map::new();
-        for (name, expr) in attributes {
-            if let Some(value) = context::to_json(&self.eval_in(&ctx, *expr)?) {
-                out.insert(name.clone(), value);
-            }
-        }
-        Ok(out)
+    /// The session's view of a user, with the roles and groups the store holds.
+    async fn with_memberships(&self, user: User) -> Result<SessionUser, StoreError> {
+        let memberships = self.engine.users.memberships(user.id).await?;
+        Ok(session_user(user, memberships))
     }
 
     fn branch(&self, cases: &[(String, ExprId)]) -> Result<Exec, Fault> {
@@ -467,7 +485,7 @@ impl Run<'_> {
             .clone()
             .ok_or_else(|| Fault::Broken("complete reached without a user".into()))?;
         Ok(Exec::End(End::Completed {
-            user,
+            user: Box::new(user),
             amr: self.session.amr().into_iter().map(str::to_owned).collect(),
         }))
     }
@@ -538,14 +556,27 @@ fn refused(idp: &str, provider: &str, elapsed_ms: u64, error: &LegacyError) -> &
     refusal
 }
 
-fn session_user(user: User) -> SessionUser {
+fn session_user(user: User, memberships: Memberships) -> SessionUser {
     SessionUser {
         id: user.id,
         identifier: user.identifier,
         migrated: user.migrated_at.is_some(),
         legacy: user.legacy.map(|l| (l.idp, l.subject)),
         attributes: user.attributes,
+        roles: memberships.roles,
+        groups: memberships.groups,
     }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// What the user is told when a fail step gives no message.

@@ -241,6 +241,8 @@ mod tests {
             identifier: "alice".into(),
             migrated: true,
             legacy: None,
+            roles: Vec::new(),
+            groups: Vec::new(),
             attributes: Default::default(),
         }
     }

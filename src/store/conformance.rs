@@ -3,7 +3,8 @@
 use serde_json::{Map, Value as Json};
 
 use super::{
-    ConflictKind, ConflictPolicy, Failures, LegacyAccount, Migration, Saved, User, UserStore,
+    Batch, Checkpoint, ConflictKind, ConflictPolicy, CredentialKind, Failures, LegacyAccount,
+    Migration, NewCredential, Saved, User, UserStore,
 };
 
 /// A migration of `identifier` from legacy account `subject`.
@@ -21,7 +22,14 @@ pub fn migration(identifier: &str, subject: &str, policy: ConflictPolicy) -> Mig
             provider: "user_file".into(),
             subject: subject.into(),
         },
-        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
+        credentials: vec![NewCredential {
+            kind: CredentialKind::Password,
+            secret: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+            replace: true,
+        }],
+        roles: None,
+        groups: None,
+        completes: true,
         policy,
         journey: "jit".into(),
         method: "password".into(),
@@ -112,5 +120,85 @@ pub async fn failures_count_lock_and_clear(store: &dyn UserStore) {
     assert_eq!(
         store.failures("account:a").await.unwrap(),
         Failures::default()
+    );
+}
+
+/// A batch follows the same rules in order, a dry run writes nothing, roles and groups are
+/// replaced under `update` and kept under `keep`, an imported hash fills only a gap, and the
+/// checkpoint is stored with the batch.
+pub async fn batches_follow_the_rules_in_order(store: &dyn UserStore) {
+    let mut imported = migration("dora", "u4", ConflictPolicy::Update);
+    imported.credentials[0].replace = false;
+    imported.credentials[0].secret = "$2b$04$imported".into();
+    imported.roles = Some(vec!["b".into(), "a".into()]);
+    imported.groups = Some(vec!["/g".into()]);
+    let duplicate = migration("dora", "u4", ConflictPolicy::Fail);
+    let checkpoint = Checkpoint {
+        import: "drill".into(),
+        source: "f".into(),
+        position: 2,
+        finished: false,
+    };
+    let batch = [imported.clone(), duplicate];
+    let dry = Batch {
+        migrations: &batch,
+        checkpoint: Some(&checkpoint),
+        dry_run: true,
+    };
+    let outcomes = store.save_batch(dry).await.unwrap();
+    assert!(matches!(outcomes[0], Saved::Created(_)));
+    assert_eq!(
+        outcomes[1],
+        Saved::Conflict(ConflictKind::Exists),
+        "the batch sees itself"
+    );
+    assert_eq!(
+        store.count_users().await.unwrap(),
+        0,
+        "a dry run writes nothing"
+    );
+    assert_eq!(store.checkpoint("drill").await.unwrap(), None);
+
+    let real = Batch {
+        migrations: &batch,
+        checkpoint: Some(&checkpoint),
+        dry_run: false,
+    };
+    let outcomes = store.save_batch(real).await.unwrap();
+    let Saved::Created(user) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(store.checkpoint("drill").await.unwrap(), Some(checkpoint));
+    let m = store.memberships(user.id).await.unwrap();
+    assert_eq!(
+        (m.roles, m.groups),
+        (vec!["a".to_owned(), "b".to_owned()], vec!["/g".to_owned()])
+    );
+
+    let login = migration("dora", "u4", ConflictPolicy::Keep);
+    store.save_migration(&login).await.unwrap();
+    let local = store.password_hash(user.id).await.unwrap();
+    assert_eq!(
+        local.as_deref(),
+        Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA")
+    );
+    let mut again = imported.clone();
+    again.roles = Some(vec!["c".into()]);
+    store.save_migration(&again).await.unwrap();
+    assert_eq!(
+        store.password_hash(user.id).await.unwrap(),
+        local,
+        "an import never overwrites"
+    );
+    assert_eq!(
+        store.memberships(user.id).await.unwrap().roles,
+        vec!["c".to_owned()]
+    );
+    again.policy = ConflictPolicy::Keep;
+    again.roles = Some(vec!["d".into()]);
+    store.save_migration(&again).await.unwrap();
+    assert_eq!(
+        store.memberships(user.id).await.unwrap().roles,
+        vec!["c".to_owned()]
     );
 }

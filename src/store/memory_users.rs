@@ -1,5 +1,6 @@
 //! Users held in process memory, for tests, benchmarks and embedders that keep users
-//! elsewhere. Same rules as the SQLite store: one user per identifier and per legacy account.
+//! elsewhere. Same rules as the SQLite store, from the same planner ([`plan`]): one user per
+//! identifier and per legacy account.
 
 use std::collections::HashMap;
 
@@ -7,8 +8,10 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
+use super::plan::{self, Known, Plan};
 use super::{
-    ConflictKind, ConflictPolicy, Failures, Migration, Saved, StoreError, User, UserStore,
+    Batch, Checkpoint, CredentialKind, Failures, Memberships, Migration, Saved, StoreError, User,
+    UserStore,
 };
 
 /// Users in a map behind one lock; every operation is atomic.
@@ -21,8 +24,63 @@ pub struct MemoryUsers {
 struct Inner {
     users: HashMap<String, User>,
     passwords: HashMap<Uuid, String>,
+    totps: HashMap<Uuid, String>,
+    roles: HashMap<Uuid, Vec<String>>,
+    groups: HashMap<Uuid, Vec<String>>,
     log: Vec<(Uuid, &'static str)>,
     failures: HashMap<String, Failures>,
+    checkpoints: HashMap<String, Checkpoint>,
+}
+
+impl Inner {
+    /// The users a batch touches, as the planner needs them.
+    fn known(&self, migrations: &[Migration]) -> Known {
+        let mut known = Known::default();
+        for m in migrations {
+            if let Some(user) = self.users.get(&m.identifier) {
+                known
+                    .by_identifier
+                    .insert(user.identifier.clone(), user.clone());
+            }
+        }
+        let wanted: std::collections::HashSet<_> = migrations
+            .iter()
+            .map(|m| (m.legacy.idp.as_str(), m.legacy.subject.as_str()))
+            .collect();
+        for user in self.users.values() {
+            let Some(l) = &user.legacy else { continue };
+            if wanted.contains(&(l.idp.as_str(), l.subject.as_str())) {
+                known
+                    .holders
+                    .insert((l.idp.clone(), l.subject.clone()), user.id);
+            }
+        }
+        known
+    }
+
+    fn apply(&mut self, plan: &Plan) {
+        for write in &plan.writes {
+            self.users
+                .insert(write.user.identifier.clone(), write.user.clone());
+        }
+        for (user, credential) in &plan.credentials {
+            let map = match credential.kind {
+                CredentialKind::Password => &mut self.passwords,
+                CredentialKind::Totp => &mut self.totps,
+            };
+            if credential.replace || !map.contains_key(user) {
+                map.insert(*user, credential.secret.clone());
+            }
+        }
+        for (user, roles) in &plan.roles {
+            self.roles.insert(*user, roles.clone());
+        }
+        for (user, groups) in &plan.groups {
+            self.groups.insert(*user, groups.clone());
+        }
+        self.log
+            .extend(plan.log.iter().map(|entry| (entry.user, entry.event)));
+    }
 }
 
 impl MemoryUsers {
@@ -57,51 +115,56 @@ impl UserStore for MemoryUsers {
     }
 
     async fn save_migration(&self, m: &Migration) -> Result<Saved, StoreError> {
-        let mut inner = self.inner.lock().await;
-        let holder = inner
-            .users
-            .values()
-            .find(|u| u.legacy.as_ref() == Some(&m.legacy))
-            .map(|u| u.id);
-        let (event, user) = match inner.users.get(&m.identifier).cloned() {
-            None if holder.is_some() => return Ok(Saved::Conflict(ConflictKind::AccountTaken)),
-            None => {
-                let user = User {
-                    id: Uuid::now_v7(),
-                    identifier: m.identifier.clone(),
-                    attributes: m.attributes.clone(),
-                    legacy: Some(m.legacy.clone()),
-                    migrated_at: Some(m.at),
-                };
-                ("created", user)
-            }
-            Some(mut user) => {
-                let other_account = user.legacy.as_ref().is_some_and(|l| l != &m.legacy);
-                if other_account {
-                    return Ok(Saved::Conflict(ConflictKind::OtherLegacyAccount));
-                }
-                if holder.is_some_and(|h| h != user.id) {
-                    return Ok(Saved::Conflict(ConflictKind::AccountTaken));
-                }
-                match m.policy {
-                    ConflictPolicy::Fail => return Ok(Saved::Conflict(ConflictKind::Exists)),
-                    ConflictPolicy::Update => user.attributes.extend(m.attributes.clone()),
-                    ConflictPolicy::Keep => {}
-                }
-                user.legacy = Some(m.legacy.clone());
-                user.migrated_at = user.migrated_at.or(Some(m.at));
-                ("updated", user)
-            }
+        let batch = Batch {
+            migrations: std::slice::from_ref(m),
+            checkpoint: None,
+            dry_run: false,
         };
-        if let Some(hash) = &m.password_hash {
-            inner.passwords.insert(user.id, hash.clone());
+        let mut saved = self.save_batch(batch).await?;
+        saved.pop().ok_or(StoreError::Corrupt {
+            what: "batch outcome",
+        })
+    }
+
+    async fn save_batch(&self, batch: Batch<'_>) -> Result<Vec<Saved>, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let known = inner.known(batch.migrations);
+        let plan = plan::plan(batch.migrations, known, Uuid::now_v7);
+        if batch.dry_run {
+            return Ok(plan.outcomes);
         }
-        inner.log.push((user.id, event));
-        inner.users.insert(user.identifier.clone(), user.clone());
-        Ok(if event == "created" {
-            Saved::Created(user)
-        } else {
-            Saved::Updated(user)
+        inner.apply(&plan);
+        if let Some(checkpoint) = batch.checkpoint {
+            inner
+                .checkpoints
+                .insert(checkpoint.import.clone(), checkpoint.clone());
+        }
+        Ok(plan.outcomes)
+    }
+
+    async fn checkpoint(&self, import: &str) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(self.inner.lock().await.checkpoints.get(import).cloned())
+    }
+
+    async fn set_checkpoint(&self, checkpoint: &Checkpoint, _at: i64) -> Result<(), StoreError> {
+        self.inner
+            .lock()
+            .await
+            .checkpoints
+            .insert(checkpoint.import.clone(), checkpoint.clone());
+        Ok(())
+    }
+
+    async fn memberships(&self, user: Uuid) -> Result<Memberships, StoreError> {
+        let inner = self.inner.lock().await;
+        let sorted = |map: &HashMap<Uuid, Vec<String>>| {
+            let mut names = map.get(&user).cloned().unwrap_or_default();
+            names.sort();
+            names
+        };
+        Ok(Memberships {
+            roles: sorted(&inner.roles),
+            groups: sorted(&inner.groups),
         })
     }
 
@@ -156,5 +219,6 @@ mod tests {
         conformance::policies_decide_what_happens_to_an_existing_user(&MemoryUsers::new()).await;
         conformance::two_legacy_accounts_never_merge(&MemoryUsers::new()).await;
         conformance::failures_count_lock_and_clear(&MemoryUsers::new()).await;
+        conformance::batches_follow_the_rules_in_order(&MemoryUsers::new()).await;
     }
 }

@@ -1,10 +1,12 @@
-//! Stores: the user store (users, credentials, migration log) and the session store, as
-//! traits with their embedded implementations. Knows nothing of journeys.
+//! Stores: the user store (users, credentials, roles and groups, migration log, import
+//! checkpoints) and the session store, as traits with their embedded implementations. Knows
+//! nothing of journeys.
 
 #[cfg(test)]
 mod conformance;
 mod memory;
 mod memory_users;
+pub mod plan;
 mod sqlite;
 
 pub use memory::MemorySessions;
@@ -43,26 +45,98 @@ pub struct LegacyAccount {
     pub subject: String,
 }
 
-/// A verified legacy login to record: the user, their new credential and the log entry,
-/// written together or not at all.
+/// A user to record from a legacy account: a verified login (a journey's save-user step) or
+/// an export record (`ferry import`). The user, its credentials, roles, groups and the log
+/// entry are written together or not at all.
 #[derive(Clone, Debug)]
 pub struct Migration {
     /// The normalised identifier.
     pub identifier: String,
     /// Mapped attributes.
     pub attributes: Map<String, Json>,
-    /// The legacy account verified.
+    /// The legacy account.
     pub legacy: LegacyAccount,
-    /// An argon2id PHC string to store as the user's password, if the journey keeps it.
-    pub password_hash: Option<String>,
+    /// Credentials to store.
+    pub credentials: Vec<NewCredential>,
+    /// Roles from the export; `None` leaves the user's roles alone.
+    pub roles: Option<Vec<String>>,
+    /// Groups from the export; `None` leaves the user's groups alone.
+    pub groups: Option<Vec<String>>,
+    /// Whether this completes the user's migration (false for an imported user without a
+    /// password, who migrates at their first login).
+    pub completes: bool,
     /// What to do if the identifier already has a user.
     pub policy: ConflictPolicy,
-    /// The journey that verified the user.
+    /// The journey that verified the user, or the import that read it.
     pub journey: String,
-    /// The method that verified the user (`password`, …).
+    /// How the user came (`password`, `import`, …).
     pub method: String,
     /// The time of the migration, in ms since the epoch.
     pub at: i64,
+}
+
+/// The kinds of credential the store keeps, at most one of each per user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A password hash (a PHC or modular-crypt string).
+    Password,
+    /// A TOTP seed, as JSON (`secret` in base32, `digits`, `period`, `algorithm`).
+    Totp,
+}
+
+impl CredentialKind {
+    /// The kind's name in the store.
+    pub fn name(self) -> &'static str {
+        match self {
+            CredentialKind::Password => "password",
+            CredentialKind::Totp => "totp",
+        }
+    }
+}
+
+/// A credential to store with a migration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCredential {
+    /// What it is.
+    pub kind: CredentialKind,
+    /// The stored value.
+    pub secret: String,
+    /// Replace the user's credential of this kind (a password just proven at login), or
+    /// only fill a gap (an imported hash never overwrites a newer local one).
+    pub replace: bool,
+}
+
+/// Where a named import stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The import's name.
+    pub import: String,
+    /// A fingerprint of what it reads, so a changed file is not resumed by mistake.
+    pub source: String,
+    /// Records consumed and committed so far.
+    pub position: u64,
+    /// Whether it ran to the end.
+    pub finished: bool,
+}
+
+/// A batch of migrations written in one transaction, with the checkpoint reached after it.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch<'a> {
+    /// The migrations, in source order.
+    pub migrations: &'a [Migration],
+    /// The checkpoint to record with them.
+    pub checkpoint: Option<&'a Checkpoint>,
+    /// Decide everything, then roll back: nothing is written.
+    pub dry_run: bool,
+}
+
+/// A user's roles and groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Memberships {
+    /// Role names, sorted.
+    pub roles: Vec<String>,
+    /// Group names, sorted.
+    pub groups: Vec<String>,
 }
 
 /// What saving a migration did.
@@ -119,6 +193,19 @@ pub trait UserStore: Send + Sync {
     /// Records a verified legacy login: creates or updates the user, its password hash and
     /// a log entry, in one transaction.
     async fn save_migration(&self, migration: &Migration) -> Result<Saved, StoreError>;
+
+    /// Records a batch of migrations in one transaction, by the same rules as
+    /// [`UserStore::save_migration`] applied in order, with the batch's checkpoint.
+    async fn save_batch(&self, batch: Batch<'_>) -> Result<Vec<Saved>, StoreError>;
+
+    /// Where a named import stands, if it ever ran.
+    async fn checkpoint(&self, import: &str) -> Result<Option<Checkpoint>, StoreError>;
+
+    /// Writes a checkpoint on its own (at the start or end of an import).
+    async fn set_checkpoint(&self, checkpoint: &Checkpoint, at: i64) -> Result<(), StoreError>;
+
+    /// The user's roles and groups.
+    async fn memberships(&self, user: Uuid) -> Result<Memberships, StoreError>;
 
     /// How many users the store holds.
     async fn count_users(&self) -> Result<u64, StoreError>;

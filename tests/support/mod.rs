@@ -8,6 +8,7 @@
 
 pub mod ferry;
 pub mod glewlwyd;
+pub mod import;
 
 /// Decides what to do when a peer a test needs is absent: skip with a printed reason, or
 /// fail when `CI` is set (CI provides every peer).

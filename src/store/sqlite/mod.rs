@@ -1,4 +1,7 @@
 //! The embedded user store: SQLite through sqlx, schema applied by embedded migrations.
+//! Migrations are written in batches ([`batch`]) whose rules come from [`super::plan`].
+
+mod batch;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -11,7 +14,7 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use super::{
-    ConflictKind, ConflictPolicy, Failures, LegacyAccount, Migration, Saved, StoreError, User,
+    Batch, Checkpoint, Failures, LegacyAccount, Memberships, Migration, Saved, StoreError, User,
     UserStore,
 };
 
@@ -94,13 +97,27 @@ impl UserStore for SqliteUsers {
     }
 
     async fn save_migration(&self, migration: &Migration) -> Result<Saved, StoreError> {
+        let batch = Batch {
+            migrations: std::slice::from_ref(migration),
+            checkpoint: None,
+            dry_run: false,
+        };
+        let mut saved = self.save_batch(batch).await?;
+        saved.pop().ok_or(StoreError::Corrupt {
+            what: "batch outcome",
+        })
+    }
+
+    async fn save_batch(&self, batch: Batch<'_>) -> Result<Vec<Saved>, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let saved = save_in(&mut tx, migration).await?;
-        match saved {
-            Saved::Conflict(_) => tx.rollback().await?,
-            _ => tx.commit().await?,
+        let outcomes = batch::save(&mut tx, batch).await?;
+        let wrote = outcomes.iter().any(|s| !matches!(s, Saved::Conflict(_)));
+        if batch.dry_run || !(wrote || batch.checkpoint.is_some()) {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
         }
-        Ok(saved)
+        Ok(outcomes)
     }
 
     async fn count_users(&self) -> Result<u64, StoreError> {
@@ -151,6 +168,45 @@ impl UserStore for SqliteUsers {
             .await?;
         Ok(())
     }
+
+    async fn checkpoint(&self, import: &str) -> Result<Option<Checkpoint>, StoreError> {
+        let row = sqlx::query("SELECT source, position, finished_at FROM imports WHERE name = ?")
+            .bind(import)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let position: i64 = row.try_get("position")?;
+        let finished: Option<i64> = row.try_get("finished_at")?;
+        Ok(Some(Checkpoint {
+            import: import.to_owned(),
+            source: row.try_get("source")?,
+            position: position.max(0) as u64,
+            finished: finished.is_some(),
+        }))
+    }
+
+    async fn set_checkpoint(&self, checkpoint: &Checkpoint, at: i64) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        batch::write_checkpoint(&mut conn, checkpoint, at).await
+    }
+
+    async fn memberships(&self, user: Uuid) -> Result<Memberships, StoreError> {
+        let id = user.to_string();
+        let roles =
+            sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role")
+                .bind(&id)
+                .fetch_all(&self.pool)
+                .await?;
+        let groups = sqlx::query_scalar(
+            "SELECT group_name FROM user_groups WHERE user_id = ? ORDER BY group_name",
+        )
+        .bind(&id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Memberships { roles, groups })
+    }
 }
 
 fn failures_from_row(row: &SqliteRow) -> Result<Failures, StoreError> {
@@ -160,116 +216,6 @@ fn failures_from_row(row: &SqliteRow) -> Result<Failures, StoreError> {
         last_at: row.try_get("last_at")?,
         locked_until: row.try_get("locked_until")?,
     })
-}
-
-async fn save_in(conn: &mut SqliteConnection, m: &Migration) -> Result<Saved, StoreError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE identifier = ?"
-    ));
-    let existing = sqlx::query(sql)
-        .bind(&m.identifier)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let existing = existing.map(|r| user_from_row(&r)).transpose()?;
-    match existing {
-        None => create(conn, m).await,
-        Some(user) => update(conn, m, user).await,
-    }
-}
-
-async fn create(conn: &mut SqliteConnection, m: &Migration) -> Result<Saved, StoreError> {
-    if account_taken(conn, &m.legacy, None).await? {
-        return Ok(Saved::Conflict(ConflictKind::AccountTaken));
-    }
-    let id = Uuid::now_v7();
-    let attributes = Json::Object(m.attributes.clone()).to_string();
-    sqlx::query(
-        "INSERT INTO users (id, identifier, attributes, migration_source, legacy_provider, \
-         legacy_subject, migrated_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id.to_string())
-    .bind(&m.identifier)
-    .bind(attributes)
-    .bind(&m.legacy.idp)
-    .bind(&m.legacy.provider)
-    .bind(&m.legacy.subject)
-    .bind(m.at)
-    .bind(m.at)
-    .bind(m.at)
-    .execute(&mut *conn)
-    .await?;
-    finish(conn, m, &id.to_string(), "created").await?;
-    let user = User {
-        id,
-        identifier: m.identifier.clone(),
-        attributes: m.attributes.clone(),
-        legacy: Some(m.legacy.clone()),
-        migrated_at: Some(m.at),
-    };
-    Ok(Saved::Created(user))
-}
-
-async fn update(
-    conn: &mut SqliteConnection,
-    m: &Migration,
-    mut user: User,
-) -> Result<Saved, StoreError> {
-    if let Some(legacy) = &user.legacy {
-        if legacy.idp != m.legacy.idp || legacy.subject != m.legacy.subject {
-            return Ok(Saved::Conflict(ConflictKind::OtherLegacyAccount));
-        }
-    } else if account_taken(conn, &m.legacy, Some(user.id)).await? {
-        return Ok(Saved::Conflict(ConflictKind::AccountTaken));
-    }
-    match m.policy {
-        ConflictPolicy::Fail => return Ok(Saved::Conflict(ConflictKind::Exists)),
-        ConflictPolicy::Update => user.attributes.extend(m.attributes.clone()),
-        ConflictPolicy::Keep => {}
-    }
-    user.legacy = Some(m.legacy.clone());
-    user.migrated_at = user.migrated_at.or(Some(m.at));
-    sqlx::query(
-        "UPDATE users SET attributes = ?, migration_source = ?, legacy_provider = ?, \
-         legacy_subject = ?, migrated_at = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(Json::Object(user.attributes.clone()).to_string())
-    .bind(&m.legacy.idp)
-    .bind(&m.legacy.provider)
-    .bind(&m.legacy.subject)
-    .bind(user.migrated_at)
-    .bind(m.at)
-    .bind(user.id.to_string())
-    .execute(&mut *conn)
-    .await?;
-    finish(conn, m, &user.id.to_string(), "updated").await?;
-    Ok(Saved::Updated(user))
-}
-
-/// Stores the password (if any) and the log entry of a migration.
-async fn finish(
-    conn: &mut SqliteConnection,
-    m: &Migration,
-    user_id: &str,
-    event: &str,
-) -> Result<(), StoreError> {
-    if let Some(hash) = &m.password_hash {
-        upsert_password(conn, user_id, hash, m.at).await?;
-    }
-    sqlx::query(
-        "INSERT INTO migration_log (user_id, at, event, method, journey, idp, provider, legacy_subject) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(user_id)
-    .bind(m.at)
-    .bind(event)
-    .bind(&m.method)
-    .bind(&m.journey)
-    .bind(&m.legacy.idp)
-    .bind(&m.legacy.provider)
-    .bind(&m.legacy.subject)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 async fn upsert_password(
@@ -291,22 +237,6 @@ async fn upsert_password(
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// Whether another user already holds this legacy account.
-async fn account_taken(
-    conn: &mut SqliteConnection,
-    legacy: &LegacyAccount,
-    except: Option<Uuid>,
-) -> Result<bool, StoreError> {
-    let holder: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM users WHERE migration_source = ? AND legacy_subject = ?",
-    )
-    .bind(&legacy.idp)
-    .bind(&legacy.subject)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(holder.is_some_and(|h| Some(h) != except.map(|e| e.to_string())))
 }
 
 fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
@@ -371,6 +301,12 @@ mod tests {
     async fn two_legacy_accounts_never_merge() {
         let (_dir, store) = store().await;
         conformance::two_legacy_accounts_never_merge(&store).await;
+    }
+
+    #[tokio::test]
+    async fn batches_follow_the_rules_in_order() {
+        let (_dir, store) = store().await;
+        conformance::batches_follow_the_rules_in_order(&store).await;
     }
 
     #[tokio::test]
