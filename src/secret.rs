@@ -67,6 +67,32 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// Serde for a map of secrets kept in the session store: the only place a secret is
+/// written out in full. Use with `#[serde(with = "crate::secret::stored_map")]` on a field that
+/// goes to the store and nowhere else (never an HTTP answer, never a log).
+pub mod stored_map {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Secret;
+
+    /// Writes each secret's text.
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<String, Secret>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(map.iter().map(|(k, v)| (k, v.expose())))
+    }
+
+    /// Reads them back.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, Secret>, D::Error> {
+        BTreeMap::<String, Secret>::deserialize(deserializer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry::config::{Config, PasswordSettings};
-use ferry::idp::{LegacyError, PasswordCheck, Verified};
+use ferry::idp::{Connector, LegacyError, Verified};
 use ferry::runtime::Engine;
 use ferry::secret::Secret;
 use ferry::store::{MemorySessions, MemoryUsers};
@@ -18,7 +18,7 @@ use ferry::syntax::source::SourceFile;
 pub struct Instant;
 
 #[async_trait]
-impl PasswordCheck for Instant {
+impl Connector for Instant {
     async fn check_password(
         &self,
         username: &str,

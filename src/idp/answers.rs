@@ -42,11 +42,11 @@ pub fn classify(rules: &[Rule], answer: &Answer) -> LegacyError {
         .map(|r| r.outcome)
         .or_else(|| default_refusal(answer.status, code));
     match refusal {
-        Some(refusal) => LegacyError::Refused {
+        Some(refusal) => LegacyError::refused_with(
             refusal,
-            provider_code: Some(code.map_or_else(|| answer.status.to_string(), str::to_owned)),
-            retry_after: answer.retry_after,
-        },
+            Some(code.map_or_else(|| answer.status.to_string(), str::to_owned)),
+        )
+        .retry_after(answer.retry_after),
         None => LegacyError::Http(answer.unreadable(format!(
             "status {} without a recognised error{}",
             answer.status,
@@ -56,7 +56,7 @@ pub fn classify(rules: &[Rule], answer: &Answer) -> LegacyError {
 }
 
 /// RFC 6749 §5.2 and HTTP defaults.
-fn default_refusal(status: u16, code: Option<&str>) -> Option<Refusal> {
+pub fn default_refusal(status: u16, code: Option<&str>) -> Option<Refusal> {
     match (status, code) {
         (429, _) | (_, Some("slow_down")) => Some(Refusal::RateLimited),
         (500..=599, _) | (_, Some("temporarily_unavailable")) => Some(Refusal::Unavailable),
@@ -83,6 +83,7 @@ mod tests {
         Answer {
             status,
             retry_after: None,
+            headers: Default::default(),
             body: body.as_bytes().to_vec(),
             url: "http://idp/token".into(),
         }

@@ -1,6 +1,8 @@
 //! The generic OAuth 2.0 password-grant connector (RFC 6749 §4.3): client authentication by
 //! HTTP Basic or in the body, scopes, claims from an ID token verified against the provider's
-//! JWKS or from userinfo, and refusals mapped by the IDP's answer table.
+//! JWKS or from userinfo, and refusals mapped by the IDP's answer table. The vendor
+//! connectors that speak the same grant (Keycloak, Entra ID, PingFederate, Okta, Auth0) reuse
+//! its request building and claim reading, with their own classification of refusals.
 
 use std::time::Duration;
 
@@ -10,10 +12,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::answers::{self, Rule};
-use super::http::{self, Answer, HttpError};
+pub use super::http::SetupError;
+use super::http::{Answer, HttpError, check_url};
 use super::id_token::{self, Expected};
 use super::jwks::JwksCache;
-use super::{LegacyError, PasswordCheck, Verified};
+use super::limits::{Caller, LimitSettings, Limits, Retry, presets};
+use super::{Connector, LegacyError, Verified};
 use crate::clock::{SharedClock, SystemClock};
 use crate::secret::Secret;
 
@@ -80,6 +84,37 @@ pub struct Settings {
     /// Rules mapping this provider's refusals to outcomes, tried before the RFC 6749 defaults.
     #[serde(default)]
     pub answers: Vec<Rule>,
+    /// Overrides of the client-side limits.
+    #[serde(default)]
+    pub limits: Option<LimitSettings>,
+}
+
+impl Settings {
+    /// Settings for a vendor connector that speaks the grant: claims from an ID token.
+    pub fn for_vendor(
+        token_endpoint: String,
+        client_id: String,
+        issuer: String,
+        jwks_uri: String,
+    ) -> Self {
+        Self {
+            provider: None,
+            token_endpoint,
+            client_id,
+            client_secret: None,
+            client_auth: ClientAuth::None,
+            scopes: vec!["openid".into()],
+            claims: ClaimsSource::IdToken,
+            issuer: Some(issuer),
+            jwks_uri: Some(jwks_uri),
+            userinfo_endpoint: None,
+            subject_claim: default_subject_claim(),
+            timeout_seconds: default_timeout(),
+            clock_skew_seconds: default_skew(),
+            answers: Vec::new(),
+            limits: None,
+        }
+    }
 }
 
 fn default_subject_claim() -> String {
@@ -94,45 +129,18 @@ fn default_skew() -> i64 {
     60
 }
 
-/// Settings that cannot work.
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    /// A URL is not a URL.
-    #[error("`{field}` is not a valid URL")]
-    BadUrl {
-        /// The setting.
-        field: &'static str,
-    },
-    /// Plain HTTP to a host that is not loopback.
-    #[error("`{field}` must use https (plain http is allowed only to loopback addresses)")]
-    Insecure {
-        /// The setting.
-        field: &'static str,
-    },
-    /// A setting the chosen options need is missing.
-    #[error("`{field}` is required when {when}")]
-    Missing {
-        /// The setting.
-        field: &'static str,
-        /// Which options need it.
-        when: &'static str,
-    },
-    /// The HTTP client could not be built.
-    #[error("the HTTP client could not be set up")]
-    Client(#[source] reqwest::Error),
-}
-
 /// A password-grant connector.
 #[derive(Debug)]
 pub struct PasswordGrant {
     settings: Settings,
-    client: reqwest::Client,
+    caller: Caller,
     jwks: Option<JwksCache>,
     clock: SharedClock,
 }
 
+/// The part of a token response Ferry reads.
 #[derive(Deserialize)]
-struct TokenResponse {
+pub struct TokenResponse {
     access_token: String,
     id_token: Option<String>,
 }
@@ -145,6 +153,15 @@ impl PasswordGrant {
 
     /// A connector on a given clock.
     pub fn with_clock(settings: Settings, clock: SharedClock) -> Result<Self, SetupError> {
+        Self::with_limits(settings, clock, presets::GENERIC)
+    }
+
+    /// A connector with a vendor's preset limits (overridden by the settings' `limits`).
+    pub fn with_limits(
+        settings: Settings,
+        clock: SharedClock,
+        preset: Limits,
+    ) -> Result<Self, SetupError> {
         check_url("token_endpoint", &settings.token_endpoint)?;
         if settings.client_auth != ClientAuth::None && settings.client_secret.is_none() {
             return Err(SetupError::Missing {
@@ -152,8 +169,11 @@ impl PasswordGrant {
                 when: "client_auth is basic or post",
             });
         }
-        let client = http::client(Duration::from_secs(settings.timeout_seconds))
-            .map_err(SetupError::Client)?;
+        let mut preset = preset;
+        preset.timeout = Duration::from_secs(settings.timeout_seconds);
+        preset.budget = preset.budget.max(preset.timeout);
+        let caller = Caller::new(preset.with(settings.limits.as_ref())?)?;
+        let client = caller.client().clone();
         let jwks = match settings.claims {
             ClaimsSource::IdToken => {
                 let when = "claims come from the ID token";
@@ -166,7 +186,7 @@ impl PasswordGrant {
                     when,
                 })?;
                 check_url("jwks_uri", uri)?;
-                Some(JwksCache::new(uri, client.clone()))
+                Some(JwksCache::new(uri, client))
             }
             ClaimsSource::Userinfo => {
                 let when = "claims come from userinfo";
@@ -183,26 +203,58 @@ impl PasswordGrant {
         };
         Ok(Self {
             settings,
-            client,
+            caller,
             jwks,
             clock,
         })
     }
 
-    fn token_request(&self, username: &str, password: &Secret) -> reqwest::RequestBuilder {
-        let s = &self.settings;
-        let scope = s.scopes.join(" ");
-        let mut form: Vec<(&str, &str)> = vec![
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The caller, for a vendor's other requests.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// Posts a grant to the token endpoint: `form` plus the scopes and client
+    /// authentication. Never repeated.
+    pub async fn grant(&self, form: &[(&str, &str)]) -> Result<Answer, LegacyError> {
+        self.caller
+            .send(self.token_request(form), Retry::Never)
+            .await
+    }
+
+    /// The password grant's form.
+    pub fn password_form<'a>(username: &'a str, password: &'a Secret) -> Vec<(&'a str, &'a str)> {
+        vec![
             ("grant_type", "password"),
             ("username", username),
             ("password", password.expose()),
-        ];
-        if !scope.is_empty() {
+        ]
+    }
+
+    /// The account a successful token response vouches for.
+    pub async fn verified(&self, answer: &Answer) -> Result<Verified, LegacyError> {
+        let tokens: TokenResponse = answer.json()?;
+        let claims = self.claims(tokens, answer).await?;
+        let subject = self.subject(&claims, answer)?;
+        Ok(Verified { subject, claims })
+    }
+
+    fn token_request(&self, form: &[(&str, &str)]) -> reqwest::RequestBuilder {
+        let mut form = form.to_vec();
+        let s = &self.settings;
+        let scope = s.scopes.join(" ");
+        if !scope.is_empty() && !form.iter().any(|(k, _)| *k == "scope") {
             form.push(("scope", &scope));
         }
         let secret = s.client_secret.as_ref().map_or("", Secret::expose);
         let request = self
-            .client
+            .caller
+            .client()
             .post(&s.token_endpoint)
             .header("accept", "application/json");
         match s.client_auth {
@@ -254,11 +306,12 @@ impl PasswordGrant {
             .as_deref()
             .unwrap_or_default();
         let request = self
-            .client
+            .caller
+            .client()
             .get(uri)
             .bearer_auth(access_token)
             .header("accept", "application/json");
-        let answer = http::send(request).await?;
+        let answer = self.caller.send(request, Retry::Idempotent).await?;
         if answer.status != 200 {
             return Err(answer
                 .unreadable(format!("userinfo answered {}", answer.status))
@@ -277,22 +330,18 @@ impl PasswordGrant {
 }
 
 #[async_trait]
-impl PasswordCheck for PasswordGrant {
+impl Connector for PasswordGrant {
     async fn check_password(
         &self,
         username: &str,
         password: &Secret,
     ) -> Result<Verified, LegacyError> {
-        let answer = http::send(self.token_request(username, password)).await?;
+        let answer = self.grant(&Self::password_form(username, password)).await?;
 
         if answer.status != 200 {
             return Err(answers::classify(&self.settings.answers, &answer));
         }
-        let tokens: TokenResponse = answer.json()?;
-
-        let claims = self.claims(tokens, &answer).await?;
-        let subject = self.subject(&claims, &answer)?;
-        Ok(Verified { subject, claims })
+        self.verified(&answer).await
     }
 }
 
@@ -304,15 +353,6 @@ fn basic_auth(id: &str, secret: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(pair)
     )
-}
-
-fn check_url(field: &'static str, value: &str) -> Result<(), SetupError> {
-    let url = reqwest::Url::parse(value).map_err(|_| SetupError::BadUrl { field })?;
-    if http::transport_allowed(&url) {
-        Ok(())
-    } else {
-        Err(SetupError::Insecure { field })
-    }
 }
 
 #[cfg(test)]

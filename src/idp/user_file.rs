@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::{LegacyError, PasswordCheck, Refusal, Verified};
+use super::{Connector, LegacyError, Refusal, Verified};
 use crate::authn::hashes;
 use crate::config::Config;
 use crate::identifier;
@@ -189,7 +189,7 @@ fn dummy_like(sample: Option<&str>) -> String {
 }
 
 #[async_trait]
-impl PasswordCheck for UserFile {
+impl Connector for UserFile {
     async fn check_password(
         &self,
         username: &str,

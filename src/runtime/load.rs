@@ -13,7 +13,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::compile::{self, ir::Journey};
 use crate::config::{Config, Env, ProcessEnv};
 use crate::diag::Diagnostic;
-use crate::idp::{self, PasswordCheck};
+use crate::idp::{self, Connector};
 use crate::store::{MemorySessions, SessionStore, SqliteUsers, StoreError, UserStore};
 use crate::syntax::Spelling;
 use crate::syntax::source::SourceFile;
@@ -76,7 +76,7 @@ pub struct EngineBuilder {
     users: Option<Arc<dyn UserStore>>,
     sessions: Option<Arc<dyn SessionStore>>,
     clock: SharedClock,
-    connectors: BTreeMap<String, Arc<dyn PasswordCheck>>,
+    connectors: BTreeMap<String, Arc<dyn Connector>>,
 }
 
 impl EngineBuilder {
@@ -117,7 +117,7 @@ impl EngineBuilder {
     }
 
     /// A ready-made connector for an IDP name, instead of one built from the configuration.
-    pub fn connector(mut self, idp: impl Into<String>, connector: Arc<dyn PasswordCheck>) -> Self {
+    pub fn connector(mut self, idp: impl Into<String>, connector: Arc<dyn Connector>) -> Self {
         self.connectors.insert(idp.into(), connector);
         self
     }
@@ -210,7 +210,7 @@ impl EngineBuilder {
     async fn connect(
         &self,
         journey: &Journey,
-        ready: &mut BTreeMap<String, Arc<dyn PasswordCheck>>,
+        ready: &mut BTreeMap<String, Arc<dyn Connector>>,
     ) -> Vec<String> {
         let mut problems = Vec::new();
         for decl in &journey.def.idps {

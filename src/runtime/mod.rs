@@ -23,7 +23,7 @@ use crate::authn::Passwords;
 use crate::clock::SharedClock;
 use crate::compile::ir::{FieldKind, Journey, StepId, StepKind};
 use crate::config::SessionSettings;
-use crate::idp::PasswordCheck;
+use crate::idp::Connector;
 use crate::store::{AcquireError, LeaseToken, SessionStore, StoreError, Stored, UserStore};
 use crate::syntax::ast::FailReason;
 use input::InputError;
@@ -33,7 +33,7 @@ use steps::{Exec, Fault, Resume, Resumed, Run, Transient};
 pub struct Engine {
     journeys: BTreeMap<String, JourneyStatus>,
     versions: HashMap<(String, String), Arc<Journey>>,
-    connectors: BTreeMap<String, Arc<dyn PasswordCheck>>,
+    connectors: BTreeMap<String, Arc<dyn Connector>>,
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
     passwords: Passwords,

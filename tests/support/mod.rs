@@ -6,9 +6,12 @@
     reason = "each test binary uses a different part of the support code"
 )]
 
+pub mod cognito;
 pub mod ferry;
+pub mod fixture;
 pub mod glewlwyd;
 pub mod import;
+pub mod totp;
 
 /// Decides what to do when a peer a test needs is absent: skip with a printed reason, or
 /// fail when `CI` is set (CI provides every peer).
