@@ -210,6 +210,11 @@ impl Cognito {
             .ok_or_else(|| answer.unreadable("no error type in the answer"))?;
         let message = body.message.unwrap_or_default().to_ascii_lowercase();
         let refusal = self.refusal(&kind, &message, call);
+        if refusal == Refusal::RateLimited {
+            // Cognito throttles with HTTP 400: hold further calls for a moment.
+            let wait = answer.retry_after.unwrap_or(1);
+            self.caller.back_off(std::time::Duration::from_secs(wait));
+        }
         Err(LegacyError::refused_with(refusal, Some(kind)).retry_after(answer.retry_after))
     }
 

@@ -221,17 +221,24 @@ impl Caller {
     /// Records a provider's request to wait; returns how long a retry should wait, if the
     /// answer is worth retrying at all.
     fn after_answer(&self, answer: &Answer) -> Option<Duration> {
-        let throttled =
-            answer.status == 429 || (answer.status == 503 && answer.retry_after.is_some());
-        if throttled {
+        if let Some(seconds) = answer.retry_after {
+            self.back_off(Duration::from_secs(seconds));
+        }
+        if answer.status == 429 {
             let wait = Duration::from_secs(answer.retry_after.unwrap_or(1));
-            self.block_for(wait);
+            self.back_off(wait);
             return Some(wait);
         }
-        (answer.status >= 500).then_some(Duration::from_millis(200))
+        (answer.status >= 500).then(|| {
+            answer
+                .retry_after
+                .map_or(Duration::from_millis(200), Duration::from_secs)
+        })
     }
 
-    fn block_for(&self, wait: Duration) {
+    /// Makes no call to this provider for `wait`: for a provider's request to wait, or a
+    /// throttling answer that a connector recognised in a status other than 429.
+    pub fn back_off(&self, wait: Duration) {
         let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
         let until = Instant::now() + wait;
         bucket.blocked_until = Some(bucket.blocked_until.map_or(until, |b| b.max(until)));
@@ -319,7 +326,7 @@ mod tests {
         limits.budget = Duration::from_secs(1);
         limits.timeout = Duration::from_secs(1);
         let caller = Caller::new(limits).unwrap();
-        caller.block_for(Duration::from_secs(30));
+        caller.back_off(Duration::from_secs(30));
         let request = caller.client().get("http://127.0.0.1:9/never-called");
         let error = caller.send(request, Retry::Idempotent).await.unwrap_err();
         assert!(matches!(error, LegacyError::Throttled { retry_after: Some(s) } if s >= 29));
