@@ -4,6 +4,7 @@
 
 pub mod answers;
 pub mod cognito;
+pub mod okta;
 
 pub mod http;
 pub mod id_token;
@@ -437,6 +438,7 @@ pub async fn build(
             ))
         }
         Provider::Cognito => vendor!(cognito::Cognito),
+        Provider::Okta => vendor!(okta::Okta),
         other => Err(format!(
             "`{}` offers only OIDC redirects, which Ferry has no connector for yet",
             other.name()
