@@ -3,6 +3,7 @@
 //! outcome vocabulary. Knows nothing of sessions or HTTP handlers.
 
 pub mod answers;
+pub mod auth0;
 pub mod cognito;
 pub mod okta;
 
@@ -439,6 +440,7 @@ pub async fn build(
         }
         Provider::Cognito => vendor!(cognito::Cognito),
         Provider::Okta => vendor!(okta::Okta),
+        Provider::Auth0 => vendor!(auth0::Auth0),
         other => Err(format!(
             "`{}` offers only OIDC redirects, which Ferry has no connector for yet",
             other.name()
