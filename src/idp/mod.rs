@@ -5,7 +5,10 @@
 pub mod answers;
 pub mod auth0;
 pub mod cognito;
+pub mod entra;
+pub mod keycloak;
 pub mod okta;
+pub mod pingfederate;
 
 pub mod http;
 pub mod id_token;
@@ -441,6 +444,9 @@ pub async fn build(
         Provider::Cognito => vendor!(cognito::Cognito),
         Provider::Okta => vendor!(okta::Okta),
         Provider::Auth0 => vendor!(auth0::Auth0),
+        Provider::Entra => vendor!(entra::Entra),
+        Provider::Keycloak => vendor!(keycloak::Keycloak),
+        Provider::PingFederate => vendor!(pingfederate::PingFederate),
         other => Err(format!(
             "`{}` offers only OIDC redirects, which Ferry has no connector for yet",
             other.name()
