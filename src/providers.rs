@@ -148,9 +148,15 @@ impl Provider {
             (Provider::Oidc, Oidc) => Yes,
             (Provider::Oidc, _) => No,
             (Provider::Okta, Oidc | Password) => Yes,
-            (Provider::Okta, EmailOtp) => C("the user has an enrolled email factor"),
-            (Provider::Okta, SmsOtp) => C("the user has an enrolled SMS factor"),
-            (Provider::Okta, Totp) => C("the user has an enrolled TOTP factor"),
+            (Provider::Okta, EmailOtp) => {
+                C("an enrolled email factor: after an Authn password, or alone with an API token")
+            }
+            (Provider::Okta, SmsOtp) => {
+                C("an enrolled SMS factor: after an Authn password, or alone with an API token")
+            }
+            (Provider::Okta, Totp) => {
+                C("an enrolled TOTP factor: after an Authn password, or alone with an API token")
+            }
             (Provider::Auth0, Oidc) => Yes,
             (Provider::Auth0, Password) => C("the Password grant is enabled on the application"),
             (Provider::Auth0, EmailOtp) => {
@@ -174,12 +180,11 @@ impl Provider {
                 C("no MFA or Conditional Access, no federated users, no personal accounts")
             }
             (Provider::Entra, EmailOtp) => {
-                C("External ID tenants only, through the native authentication API")
+                C("External ID tenants only, through native authentication (`native_auth` set)")
             }
-            (Provider::Entra, SmsOtp) => {
-                C("External ID tenants only, as a second factor (unconfirmed)")
-            }
-            (Provider::Entra, Totp) => No,
+            // Native authentication may offer SMS as a second factor (unconfirmed); the
+            // connector does not drive it.
+            (Provider::Entra, SmsOtp | Totp) => No,
             (Provider::Keycloak, Oidc) => Yes,
             (Provider::Keycloak, Password) => C("the client has direct access grants enabled"),
             (Provider::Keycloak, EmailOtp | SmsOtp) => No,
@@ -196,9 +201,8 @@ impl Provider {
             (Provider::PingFederate, Password) => {
                 C("the client may use the password grant through a Password Credential Validator")
             }
-            (Provider::PingFederate, EmailOtp | SmsOtp | Totp) => {
-                C("only through a PingOne MFA integration (unconfirmed)")
-            }
+            // Only browser adapters (PingOne MFA, PingID) add codes; no headless API.
+            (Provider::PingFederate, EmailOtp | SmsOtp | Totp) => No,
             (Provider::Google | Provider::Apple, Oidc) => Yes,
             (Provider::Meta, Oidc) => C(
                 "OAuth 2.0 code flow with the Graph profile; an ID token only with Limited Login or scope openid",
@@ -232,6 +236,25 @@ mod tests {
     fn names_round_trip() {
         for p in Provider::ALL {
             assert_eq!(Provider::parse(p.name()), Some(*p));
+        }
+    }
+
+    #[test]
+    fn the_matrix_offers_only_what_the_connectors_do() {
+        assert_eq!(Provider::Entra.support(Method::SmsOtp), Support::No);
+        assert_eq!(
+            Provider::PingFederate.methods(),
+            vec![Method::Oidc, Method::Password]
+        );
+        for p in [
+            Provider::Okta,
+            Provider::Auth0,
+            Provider::Cognito,
+            Provider::OneLogin,
+        ] {
+            for m in [Method::EmailOtp, Method::SmsOtp, Method::Totp] {
+                assert!(p.support(m).allowed(), "{} {}", p.name(), m.name());
+            }
         }
     }
 

@@ -8,7 +8,10 @@ pub mod cognito;
 pub mod entra;
 pub mod keycloak;
 pub mod okta;
+pub mod onelogin;
 pub mod pingfederate;
+pub mod pingone;
+pub mod service_token;
 
 pub mod http;
 pub mod id_token;
@@ -446,6 +449,8 @@ pub async fn build(
         Provider::Auth0 => vendor!(auth0::Auth0),
         Provider::Entra => vendor!(entra::Entra),
         Provider::Keycloak => vendor!(keycloak::Keycloak),
+        Provider::OneLogin => vendor!(onelogin::OneLogin),
+        Provider::PingOne => vendor!(pingone::PingOne),
         Provider::PingFederate => vendor!(pingfederate::PingFederate),
         other => Err(format!(
             "`{}` offers only OIDC redirects, which Ferry has no connector for yet",
