@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use minijinja::{Environment, Expression, UndefinedBehavior, Value};
 
 /// The variables a journey expression may read at the top level.
-pub const CONTEXT_VARIABLES: &[&str] = &["input", "claims", "user", "legacy"];
+pub const CONTEXT_VARIABLES: &[&str] = &["input", "claims", "user", "legacy", "mfa"];
 
 /// Evaluation steps one expression may take before it is stopped.
 const FUEL: u64 = 20_000;

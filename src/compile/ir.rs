@@ -3,7 +3,9 @@
 
 use crate::expr::ExprSet;
 use crate::providers::Provider;
-pub use crate::syntax::ast::{ConflictPolicy, ELSE, FailReason, FieldKind, Normalization};
+pub use crate::syntax::ast::{
+    CodeChannel, ConflictPolicy, ELSE, FailReason, FieldKind, Normalization,
+};
 
 /// A step's position in [`JourneyDef::steps`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -131,6 +133,28 @@ pub enum StepKind {
         /// The password.
         password: ExprId,
     },
+    /// Have the legacy provider send an email or SMS code; wait for it; check it.
+    LegacyOtp {
+        /// Which provider.
+        idp: IdpId,
+        /// Where the code goes.
+        channel: CodeChannel,
+        /// Who the code is for; `None` continues a password step's `mfa_required`.
+        username: Option<ExprId>,
+        /// A heading for the code form.
+        title: Option<String>,
+    },
+    /// Check an authenticator-app code with a legacy provider.
+    LegacyTotp {
+        /// Which provider.
+        idp: IdpId,
+        /// The username.
+        username: ExprId,
+        /// The code.
+        code: ExprId,
+        /// The password, for providers that check both at once.
+        password: Option<ExprId>,
+    },
     /// Create or update the local user.
     SaveUser {
         /// The identifier.
@@ -166,6 +190,8 @@ impl StepKind {
             StepKind::FindUser { .. } => "find_user",
             StepKind::CheckPassword { .. } => "check_password",
             StepKind::LegacyPassword { .. } => "legacy_password",
+            StepKind::LegacyOtp { .. } => "legacy_otp",
+            StepKind::LegacyTotp { .. } => "legacy_totp",
             StepKind::SaveUser { .. } => "save_user",
             StepKind::Branch { .. } => "branch",
             StepKind::Complete => "complete",
@@ -175,7 +201,7 @@ impl StepKind {
 
     /// Whether the session waits for the user here.
     pub fn waits(&self) -> bool {
-        matches!(self, StepKind::Prompt { .. })
+        matches!(self, StepKind::Prompt { .. } | StepKind::LegacyOtp { .. })
     }
 }
 

@@ -163,6 +163,28 @@ impl<'a> Lowering<'a> {
                 username: self.expr(username),
                 password: self.expr(password),
             },
+            A::LegacyOtp {
+                idp,
+                channel,
+                username,
+                title,
+            } => I::LegacyOtp {
+                idp: self.idp_id(idp, span)?,
+                channel: channel.value,
+                username: username.as_ref().map(|e| self.expr(e)),
+                title: title.as_ref().map(|t| t.value.clone()),
+            },
+            A::LegacyTotp {
+                idp,
+                username,
+                code,
+                password,
+            } => I::LegacyTotp {
+                idp: self.idp_id(idp, span)?,
+                username: self.expr(username),
+                code: self.expr(code),
+                password: password.as_ref().map(|e| self.expr(e)),
+            },
             A::SaveUser(s) => I::SaveUser {
                 identifier: self.expr(&s.identifier),
                 attributes: s
@@ -185,6 +207,17 @@ impl<'a> Lowering<'a> {
                 message: message.as_ref().map(|m| m.value.clone()),
             },
         })
+    }
+
+    fn idp_id(
+        &self,
+        idp: &crate::syntax::source::Spanned<String>,
+        span: Span,
+    ) -> Result<IdpId, Diagnostic> {
+        self.idps
+            .get(idp.value.as_str())
+            .copied()
+            .ok_or_else(|| internal(span, "IDP"))
     }
 
     fn expr(&mut self, expr: &ast::Expr) -> ExprId {

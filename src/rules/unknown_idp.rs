@@ -2,7 +2,6 @@
 
 use super::{Context, Rule};
 use crate::diag::{Code, Diagnostic, closest};
-use crate::syntax::ast::StepKind;
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -37,7 +36,7 @@ steps:
 
 fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for step in &cx.journey.steps {
-        let StepKind::LegacyPassword { idp, .. } = &step.kind.value else {
+        let Some(idp) = step.kind.value.idp() else {
             continue;
         };
         if cx.idps.contains_key(idp.value.as_str()) {

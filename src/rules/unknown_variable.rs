@@ -10,7 +10,7 @@ pub static RULE: Rule = Rule {
     code: Code::UnknownVariable,
     summary: "an expression reads a variable the context never holds",
     doc: r#"## What it flags
-An expression reading a top-level name other than `input`, `claims`, `user` and `legacy`,
+An expression reading a top-level name other than `input`, `claims`, `user`, `legacy` and `mfa`,
 or an `input.<field>` that no prompt of the journey asks for.
 
 ## Why it matters

@@ -3,7 +3,7 @@
 use super::{Context, Rule};
 use crate::diag::{Code, Diagnostic, closest};
 use crate::providers::{Method, Provider};
-use crate::syntax::ast::StepKind;
+use crate::syntax::ast::{CodeChannel, StepKind};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -11,7 +11,9 @@ pub static RULE: Rule = Rule {
     summary: "a step asks a provider for a method it does not support",
     doc: r#"## What it flags
 A legacy step whose IDP's provider does not offer that method (Google has no password
-API, Keycloak no email OTP), and an IDP whose provider Ferry does not know. `ferry
+API, Keycloak no email OTP, Entra ID no authenticator-code API), and an IDP whose
+provider Ferry does not know. `legacy_password` uses the password method, `legacy_otp`
+the email or SMS method of its `channel`, `legacy_totp` the TOTP method. `ferry
 providers` prints which provider supports which method.
 
 ## Why it matters
@@ -46,7 +48,7 @@ fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     for step in &cx.journey.steps {
-        let StepKind::LegacyPassword { idp, .. } = &step.kind.value else {
+        let Some((idp, method)) = method_of(&step.kind.value) else {
             continue;
         };
         let Some(decl) = cx.idps.get(idp.value.as_str()) else {
@@ -55,10 +57,26 @@ fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let Some(provider) = Provider::parse(&decl.provider.value) else {
             continue;
         };
-        if !provider.support(Method::Password).allowed() {
-            out.push(unsupported(provider, Method::Password, step.kind.span));
+        if !provider.support(method).allowed() {
+            out.push(unsupported(provider, method, step.kind.span));
         }
     }
+}
+
+/// The IDP a legacy step talks to and the method it uses.
+fn method_of(kind: &StepKind) -> Option<(&crate::syntax::source::Spanned<String>, Method)> {
+    Some(match kind {
+        StepKind::LegacyPassword { idp, .. } => (idp, Method::Password),
+        StepKind::LegacyOtp { idp, channel, .. } => (
+            idp,
+            match channel.value {
+                CodeChannel::Email => Method::EmailOtp,
+                CodeChannel::Sms => Method::SmsOtp,
+            },
+        ),
+        StepKind::LegacyTotp { idp, .. } => (idp, Method::Totp),
+        _ => return None,
+    })
 }
 
 fn unknown_provider(name: &str, span: crate::syntax::source::Span) -> Diagnostic {
@@ -89,7 +107,11 @@ fn unsupported(
         method.name()
     );
     Diagnostic::new(Code::UnsupportedMethod, span, message)
-        .with_label(format!("asks `{}` for a password", provider.name()))
+        .with_label(format!(
+            "asks `{}` for `{}`",
+            provider.name(),
+            method.name()
+        ))
         .with_help(format!(
             "{} offers: {}",
             provider.name(),

@@ -1,5 +1,6 @@
-//! The expression context of a step: `input`, `claims`, `user` and `legacy`, built from the
-//! session plus this request's secret fields.
+//! The expression context of a step: `input`, `claims`, `user`, `legacy` and `mfa` (a
+//! password step's pending second factor: `idp`, `password_verified`, `factors`), built from
+//! the session plus this request's secret fields.
 
 use std::collections::HashMap;
 
@@ -28,6 +29,12 @@ pub fn build(session: &Session, secrets: &HashMap<String, Secret>) -> Value {
         u.insert("roles".into(), serde_json::json!(user.roles));
         u.insert("groups".into(), serde_json::json!(user.groups));
         root.insert("user".into(), Json::Object(u));
+    }
+    if let Some(pending) = &session.mfa {
+        let c = &pending.continuation;
+        let factors: Vec<&str> = c.factors.iter().map(|f| f.kind.name()).collect();
+        let mfa = serde_json::json!({ "idp": pending.idp, "password_verified": c.password_verified, "factors": factors });
+        root.insert("mfa".into(), mfa);
     }
     if let Some(legacy) = &session.legacy {
         let l = serde_json::json!({ "idp": legacy.idp, "provider": legacy.provider, "subject": legacy.subject });

@@ -163,6 +163,9 @@ pub struct StepView {
     pub title: Option<String>,
     /// The fields to fill in.
     pub fields: Vec<FieldView>,
+    /// Where a legacy code was sent, masked as the provider gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_to: Option<String>,
 }
 
 /// One field to fill in.
@@ -263,6 +266,8 @@ impl Engine {
             user: None,
             legacy: None,
             proofs: Vec::new(),
+            mfa: None,
+            code: None,
             requests: 0,
             started_at: now,
             expires_at: now.saturating_add((self.limits.ttl_seconds as i64).saturating_mul(1000)),
@@ -493,7 +498,7 @@ impl Engine {
     fn answer(&self, id: SessionId, journey: &Journey, session: &Session, flow: Flow) -> Answer {
         let state = match flow {
             Flow::Wait => State::Waiting {
-                step: view(journey, session.step),
+                step: view(journey, session),
             },
             Flow::End(End::Completed { user, amr }) => State::Completed { user: *user, amr },
             Flow::End(End::Failed {
@@ -527,18 +532,27 @@ impl Engine {
     }
 }
 
-fn view(journey: &Journey, step: StepId) -> StepView {
-    let Some(step) = journey.step(step) else {
+fn view(journey: &Journey, session: &Session) -> StepView {
+    let Some(step) = journey.step(session.step) else {
         return StepView {
             id: String::new(),
             kind: "prompt",
             title: None,
             fields: Vec::new(),
+            sent_to: None,
         };
     };
-    let (title, fields) = match &step.kind {
-        StepKind::Prompt { title, fields } => (title.clone(), fields.as_slice()),
-        _ => (None, &[][..]),
+    let code_field = [steps::code_field()];
+    let (title, fields, sent_to) = match &step.kind {
+        StepKind::Prompt { title, fields } => (title.clone(), fields.as_slice(), None),
+        StepKind::LegacyOtp { title, .. } => {
+            let sent_to = session
+                .code
+                .as_ref()
+                .and_then(|p| p.continuation.hint.clone());
+            (title.clone(), &code_field[..], sent_to)
+        }
+        _ => (None, &[][..], None),
     };
     let fields = fields
         .iter()
@@ -554,6 +568,7 @@ fn view(journey: &Journey, step: StepId) -> StepView {
         kind: step.kind.keyword(),
         title,
         fields,
+        sent_to,
     }
 }
 

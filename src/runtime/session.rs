@@ -63,6 +63,15 @@ pub enum Proof {
         /// The legacy account.
         subject: String,
     },
+    /// A one-time or authenticator code accepted by a legacy provider.
+    LegacyCode {
+        /// The IDP's name.
+        idp: String,
+        /// The legacy account.
+        subject: String,
+        /// `email_otp`, `sms_otp` or `totp`.
+        method: String,
+    },
 }
 
 impl Proof {
@@ -70,6 +79,8 @@ impl Proof {
     pub fn amr(&self) -> &'static str {
         match self {
             Proof::LocalPassword { .. } | Proof::LegacyPassword { .. } => "pwd",
+            Proof::LegacyCode { method, .. } if method == "sms_otp" => "sms",
+            Proof::LegacyCode { .. } => "otp",
         }
     }
 }
@@ -108,6 +119,16 @@ pub struct SessionLegacy {
     pub subject: String,
 }
 
+/// A legacy exchange that goes on in a later step or request. The provider's continuation
+/// handles are written to the session store with the session and never to a log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingLegacy {
+    /// The IDP's name.
+    pub idp: String,
+    /// Where the exchange stands.
+    pub continuation: crate::idp::Continuation,
+}
+
 /// Everything a session remembers between requests.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Session {
@@ -135,6 +156,12 @@ pub struct Session {
     /// Credentials proven so far.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proofs: Vec<Proof>,
+    /// A password step's `mfa_required`, for a code step to continue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<PendingLegacy>,
+    /// A code sent by a `legacy_otp` step, waiting to be checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<PendingLegacy>,
     /// Requests handled so far.
     pub requests: u32,
     /// When it started, ms since the epoch.
@@ -149,7 +176,7 @@ impl Session {
         let Some(user) = &self.user else { return false };
         self.proofs.iter().any(|p| match p {
             Proof::LocalPassword { user: id } => *id == user.id,
-            Proof::LegacyPassword { idp, subject } => user
+            Proof::LegacyPassword { idp, subject } | Proof::LegacyCode { idp, subject, .. } => user
                 .legacy
                 .as_ref()
                 .is_some_and(|(i, s)| i == idp && s == subject),
@@ -201,6 +228,8 @@ mod tests {
             proofs: vec![Proof::LocalPassword {
                 user: Uuid::now_v7(),
             }],
+            mfa: None,
+            code: None,
             requests: 0,
             started_at: 0,
             expires_at: 1,

@@ -5,19 +5,22 @@ use std::time::{Duration, Instant};
 
 use minijinja::Value;
 
-use super::session::{Proof, Session, SessionLegacy, SessionUser};
+use super::session::{PendingLegacy, Proof, Session, SessionLegacy, SessionUser};
 use super::{End, Engine};
 use super::{context, throttle};
 use crate::authn::password::PasswordError;
-use crate::compile::ir::{ConflictPolicy, ExprId, IdpId, Journey, StepKind};
+use crate::compile::ir::{
+    CodeChannel, ConflictPolicy, ExprId, Field, FieldKind, Idp, IdpId, Journey, StepKind,
+};
 use crate::identifier;
-use crate::idp::LegacyError;
+use crate::idp::{Connector, FactorKind, LegacyError, Refusal, TotpCheck, Verified};
 use crate::mapping::UserMapping;
 use crate::secret::Secret;
 use crate::store::{
     CredentialKind, LegacyAccount, Memberships, Migration, NewCredential, Saved, StoreError, User,
 };
 use crate::syntax::ast::FailReason;
+use crate::syntax::ast::LEGACY_CODE_OUTCOMES;
 
 /// Longest a legacy call may take, whatever its connector's own timeout.
 const LEGACY_CALL_LIMIT: Duration = Duration::from_secs(30);
@@ -124,6 +127,14 @@ impl Run<'_> {
                 self.transient.secrets.extend(accepted.secrets);
                 Ok(outcome("submitted"))
             }
+            (StepKind::LegacyOtp { idp, channel, .. }, Resume::Input(input)) => {
+                let accepted =
+                    super::input::accept(&[code_field()], input).map_err(Resumed::Invalid)?;
+                let code = accepted.secrets.get(CODE).cloned().unwrap_or_default();
+                self.legacy_otp_check(*idp, *channel, &code)
+                    .await
+                    .map_err(Resumed::Fault)
+            }
             (other, _) => Err(Resumed::Fault(Fault::Broken(format!(
                 "a `{}` step does not wait",
                 other.keyword()
@@ -142,6 +153,18 @@ impl Run<'_> {
                 username,
                 password,
             } => self.legacy_password(*idp, *username, *password).await,
+            StepKind::LegacyOtp {
+                idp,
+                channel,
+                username,
+                ..
+            } => self.legacy_otp_send(*idp, *channel, *username).await,
+            StepKind::LegacyTotp {
+                idp,
+                username,
+                code,
+                password,
+            } => self.legacy_totp(*idp, *username, *code, *password).await,
             StepKind::SaveUser {
                 identifier,
                 attributes,
@@ -330,9 +353,14 @@ impl Run<'_> {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let provider = decl.provider.name();
 
+        self.session.mfa = None;
         let verified = match call {
             Ok(Ok(verified)) => verified,
-            Ok(Err(error)) => {
+            Ok(Err(mut error)) => {
+                if let Some(continuation) = error.take_continuation() {
+                    let idp = decl.name.clone();
+                    self.session.mfa = Some(PendingLegacy { idp, continuation });
+                }
                 return Ok(outcome(refused(&decl.name, provider, elapsed_ms, &error)));
             }
             Err(_) => {
@@ -356,6 +384,210 @@ impl Run<'_> {
         });
         self.transient.verified_password = Some((decl.name.clone(), password));
         Ok(outcome("success"))
+    }
+
+    /// The IDP declaration and connector of a legacy step.
+    fn connector(&self, idp: IdpId) -> Result<(&Idp, &dyn Connector), Fault> {
+        let decl = self
+            .journey
+            .idp(idp)
+            .ok_or_else(|| Fault::Broken("unknown IDP index".into()))?;
+        let connector = self
+            .engine
+            .connectors
+            .get(&decl.name)
+            .ok_or_else(|| Fault::Broken(format!("IDP `{}` has no connector", decl.name)))?;
+        Ok((decl, connector.as_ref()))
+    }
+
+    /// The `mfa_required` continuation a password step left for this IDP, if any.
+    fn mfa_for(&self, idp: &str) -> Option<crate::idp::Continuation> {
+        let pending = self.session.mfa.as_ref().filter(|p| p.idp == idp)?;
+        Some(pending.continuation.clone())
+    }
+
+    /// Entering a `legacy_otp` step: the provider sends the code, then the session waits.
+    async fn legacy_otp_send(
+        &mut self,
+        idp: IdpId,
+        channel: CodeChannel,
+        username: Option<ExprId>,
+    ) -> Result<Exec, Fault> {
+        let (decl, connector) = self.connector(idp)?;
+        let after = self.mfa_for(&decl.name);
+        let username = match (username, &after) {
+            (Some(expr), _) => self.string(expr)?,
+            (None, Some(after)) => after.username.clone(),
+            (None, None) => {
+                return Err(Fault::Broken(
+                    "legacy_otp has no username and no password step to continue".into(),
+                ));
+            }
+        };
+
+        let started = Instant::now();
+        let call = tokio::time::timeout(
+            LEGACY_CALL_LIMIT,
+            connector.send_code(factor(channel), &username, after.as_ref()),
+        )
+        .await;
+
+        let idp = decl.name.clone();
+        match self.settle(decl, started, call) {
+            Ok(continuation) => {
+                self.session.code = Some(PendingLegacy { idp, continuation });
+                Ok(Exec::Wait)
+            }
+            Err(name) => Ok(outcome(name)),
+        }
+    }
+
+    /// Resuming a `legacy_otp` step with the code the user typed.
+    async fn legacy_otp_check(
+        &mut self,
+        idp: IdpId,
+        channel: CodeChannel,
+        code: &Secret,
+    ) -> Result<Exec, Fault> {
+        let (decl, connector) = self.connector(idp)?;
+        let pending = self
+            .session
+            .code
+            .clone()
+            .filter(|p| p.idp == decl.name)
+            .ok_or_else(|| Fault::Broken("legacy_otp resumed without a code sent".into()))?;
+
+        let started = Instant::now();
+        let call = tokio::time::timeout(
+            LEGACY_CALL_LIMIT,
+            connector.verify_code(&pending.continuation, code),
+        )
+        .await;
+
+        let (decl, proven) = (decl.clone(), pending.continuation.password_verified);
+        match self.settle(&decl, started, call) {
+            Ok(verified) => {
+                let method = match channel {
+                    CodeChannel::Email => "email_otp",
+                    CodeChannel::Sms => "sms_otp",
+                };
+                self.record(&decl, verified, method, proven);
+                Ok(outcome("success"))
+            }
+            Err(name) => {
+                if name != "invalid_code" {
+                    self.session.code = None;
+                }
+                Ok(outcome(name))
+            }
+        }
+    }
+
+    /// A `legacy_totp` step: the code, after a password step's `mfa_required` or with the
+    /// password itself (Keycloak).
+    async fn legacy_totp(
+        &mut self,
+        idp: IdpId,
+        username: ExprId,
+        code: ExprId,
+        password: Option<ExprId>,
+    ) -> Result<Exec, Fault> {
+        let (decl, connector) = self.connector(idp)?;
+        let after = self.mfa_for(&decl.name);
+        let username = self.string(username)?;
+        let code = self.secret(code)?;
+        let password = password.map(|p| self.secret(p)).transpose()?;
+        let check = TotpCheck {
+            username: &username,
+            password: password.as_ref(),
+            after: after.as_ref(),
+            code: &code,
+        };
+
+        let started = Instant::now();
+        let call = tokio::time::timeout(LEGACY_CALL_LIMIT, connector.check_totp(check)).await;
+
+        let decl = decl.clone();
+        let proven = password.is_some() || after.as_ref().is_some_and(|a| a.password_verified);
+        match self.settle(&decl, started, call) {
+            Ok(verified) => {
+                self.record(&decl, verified, "totp", proven);
+                if let Some(password) = password {
+                    self.transient.verified_password = Some((decl.name.clone(), password));
+                }
+                Ok(outcome("success"))
+            }
+            Err(name) => Ok(outcome(name)),
+        }
+    }
+
+    /// A code step's call, logged, as its result or the outcome it leads to. Refusals
+    /// outside the code steps' outcomes (a second challenge after a code) are `unavailable`.
+    fn settle<T>(
+        &self,
+        decl: &Idp,
+        started: Instant,
+        call: Result<Result<T, LegacyError>, tokio::time::error::Elapsed>,
+    ) -> Result<T, &'static str> {
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let provider = decl.provider.name();
+        match call {
+            Ok(Ok(value)) => {
+                tracing::debug!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, outcome = "success", "legacy call");
+                Ok(value)
+            }
+            Ok(Err(error)) => {
+                let name = refused(&decl.name, provider, elapsed_ms, &error);
+                Err(if LEGACY_CODE_OUTCOMES.contains(&name) {
+                    name
+                } else {
+                    Refusal::Unavailable.outcome()
+                })
+            }
+            Err(_) => {
+                tracing::warn!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, "legacy call timed out");
+                Err(Refusal::Unavailable.outcome())
+            }
+        }
+    }
+
+    /// Keeps what a code check proved: the account, its claims, the code and (when the
+    /// provider had accepted it in the same transaction) the password.
+    fn record(&mut self, decl: &Idp, verified: Verified, method: &str, password_proven: bool) {
+        let subject = verified.subject;
+        self.session.claims = verified.claims;
+        self.session.legacy = Some(SessionLegacy {
+            idp: decl.name.clone(),
+            provider: decl.provider.name().into(),
+            subject: subject.clone(),
+        });
+        if password_proven {
+            self.session.proofs.push(Proof::LegacyPassword {
+                idp: decl.name.clone(),
+                subject: subject.clone(),
+            });
+        }
+        self.session.proofs.push(Proof::LegacyCode {
+            idp: decl.name.clone(),
+            subject,
+            method: method.to_owned(),
+        });
+        self.session.mfa = None;
+        self.session.code = None;
+    }
+
+    /// How the legacy account was proven, for the migration log: the last code's method,
+    /// else `password`.
+    fn legacy_method(&self) -> String {
+        self.session
+            .proofs
+            .iter()
+            .rev()
+            .find_map(|p| match p {
+                Proof::LegacyCode { method, .. } => Some(method.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "password".into())
     }
 
     async fn save_user(
@@ -399,7 +631,7 @@ impl Run<'_> {
             completes: true,
             policy,
             journey: self.journey.def.id.clone(),
-            method: "password".into(),
+            method: self.legacy_method(),
             at: self.engine.clock.now_ms(),
         };
         let saved = match self.engine.users.save_migration(&migration).await {
@@ -429,8 +661,11 @@ impl Run<'_> {
         let legacy = self.session.legacy.clone().ok_or_else(|| {
             Fault::Broken("save_user ran without a verified legacy account".into())
         })?;
-        let proven = self.session.proofs.iter().any(|p| {
-            matches!(p, Proof::LegacyPassword { idp, subject } if *idp == legacy.idp && *subject == legacy.subject)
+        let proven = self.session.proofs.iter().any(|p| match p {
+            Proof::LegacyPassword { idp, subject } | Proof::LegacyCode { idp, subject, .. } => {
+                *idp == legacy.idp && *subject == legacy.subject
+            }
+            Proof::LocalPassword { .. } => false,
         });
         if proven {
             Ok(legacy)
@@ -518,6 +753,26 @@ impl Run<'_> {
     }
 }
 
+/// The field a waiting `legacy_otp` step asks for.
+pub const CODE: &str = "code";
+
+/// The field a waiting `legacy_otp` step asks for.
+pub fn code_field() -> Field {
+    Field {
+        name: CODE.into(),
+        kind: FieldKind::Otp,
+        label: Some("Code".into()),
+        optional: false,
+    }
+}
+
+fn factor(channel: CodeChannel) -> FactorKind {
+    match channel {
+        CodeChannel::Email => FactorKind::Email,
+        CodeChannel::Sms => FactorKind::Sms,
+    }
+}
+
 fn outcome(name: &str) -> Exec {
     Exec::Outcome(name.to_owned())
 }
@@ -591,5 +846,7 @@ pub fn default_message(reason: FailReason) -> &'static str {
         FailReason::PasswordExpired => "The password has expired.",
         FailReason::NotConfirmed => "This account has not been confirmed.",
         FailReason::MfaRequired => "This account needs a second factor that is not offered here.",
+        FailReason::InvalidCode => "The code is wrong or has expired.",
+        FailReason::NotEnrolled => "No way to send or check a code is set up for this account.",
     }
 }

@@ -127,7 +127,9 @@ fn answered(state: &AppState, answer: Answer, waiting_status: StatusCode) -> Rep
 /// The HTTP status of a failed session.
 pub fn failure_status(reason: Failure) -> StatusCode {
     match reason {
-        Failure::Journey(FailReason::InvalidCredentials) => StatusCode::UNAUTHORIZED,
+        Failure::Journey(FailReason::InvalidCredentials | FailReason::InvalidCode) => {
+            StatusCode::UNAUTHORIZED
+        }
         Failure::Journey(FailReason::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
         Failure::Journey(FailReason::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
         Failure::Journey(FailReason::Conflict) => StatusCode::CONFLICT,
@@ -136,7 +138,8 @@ pub fn failure_status(reason: Failure) -> StatusCode {
             | FailReason::Denied
             | FailReason::PasswordExpired
             | FailReason::NotConfirmed
-            | FailReason::MfaRequired,
+            | FailReason::MfaRequired
+            | FailReason::NotEnrolled,
         ) => StatusCode::FORBIDDEN,
         Failure::Error(ErrorReason::JourneyError) => StatusCode::INTERNAL_SERVER_ERROR,
     }

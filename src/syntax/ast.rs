@@ -110,6 +110,29 @@ pub enum StepKind {
         /// The password sent.
         password: Expr,
     },
+    /// Have the legacy provider send an email or SMS code, then wait for it and check it.
+    LegacyOtp {
+        /// The provider's name in this journey.
+        idp: Spanned<String>,
+        /// Where the code goes.
+        channel: Spanned<CodeChannel>,
+        /// Who the code is for; after a password step that answered `mfa_required`, the
+        /// provider's own continuation says so and this may be left out.
+        username: Option<Expr>,
+        /// A heading for the code form.
+        title: Option<Spanned<String>>,
+    },
+    /// Check an authenticator-app code with the legacy provider.
+    LegacyTotp {
+        /// The provider's name in this journey.
+        idp: Spanned<String>,
+        /// The username.
+        username: Expr,
+        /// The code.
+        code: Expr,
+        /// The password, for providers that check both in one request (Keycloak).
+        password: Option<Expr>,
+    },
     /// Create or update the local user.
     SaveUser(SaveUser),
     /// Choose an outcome by conditions.
@@ -136,6 +159,8 @@ impl StepKind {
             StepKind::FindUser { .. } => "find_user",
             StepKind::CheckPassword { .. } => "check_password",
             StepKind::LegacyPassword { .. } => "legacy_password",
+            StepKind::LegacyOtp { .. } => "legacy_otp",
+            StepKind::LegacyTotp { .. } => "legacy_totp",
             StepKind::SaveUser(_) => "save_user",
             StepKind::Branch { .. } => "branch",
             StepKind::Complete => "complete",
@@ -150,6 +175,9 @@ impl StepKind {
             StepKind::FindUser { .. } => vec!["found", "not_found"],
             StepKind::CheckPassword { .. } => CHECK_OUTCOMES.to_vec(),
             StepKind::LegacyPassword { .. } => LEGACY_PASSWORD_OUTCOMES.to_vec(),
+            StepKind::LegacyOtp { .. } | StepKind::LegacyTotp { .. } => {
+                LEGACY_CODE_OUTCOMES.to_vec()
+            }
             StepKind::SaveUser(_) => vec!["created", "updated", "conflict"],
             StepKind::Branch { cases } => cases
                 .iter()
@@ -162,7 +190,17 @@ impl StepKind {
 
     /// Whether the session waits for the user at this step.
     pub fn waits(&self) -> bool {
-        matches!(self, StepKind::Prompt(_))
+        matches!(self, StepKind::Prompt(_) | StepKind::LegacyOtp { .. })
+    }
+
+    /// The legacy IDP the step talks to, if any.
+    pub fn idp(&self) -> Option<&Spanned<String>> {
+        match self {
+            StepKind::LegacyPassword { idp, .. }
+            | StepKind::LegacyOtp { idp, .. }
+            | StepKind::LegacyTotp { idp, .. } => Some(idp),
+            _ => None,
+        }
     }
 
     /// Whether the journey ends at this step.
@@ -179,6 +217,16 @@ impl StepKind {
             StepKind::LegacyPassword {
                 username, password, ..
             } => vec![username, password],
+            StepKind::LegacyOtp { username, .. } => username.iter().collect(),
+            StepKind::LegacyTotp {
+                username,
+                code,
+                password,
+                ..
+            } => [Some(username), Some(code), password.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect(),
             StepKind::SaveUser(save) => std::iter::once(&save.identifier)
                 .chain(save.attributes.iter().map(|(_, e)| e))
                 .chain(save.password.iter())
@@ -203,12 +251,56 @@ pub const LEGACY_PASSWORD_OUTCOMES: &[&str] = &[
     "unavailable",
 ];
 
+/// Outcomes of a legacy code check (email or SMS code, authenticator code). A refusal the
+/// provider gives outside this set (a second MFA challenge after a code) is `unavailable`.
+pub const LEGACY_CODE_OUTCOMES: &[&str] = &[
+    "success",
+    "invalid_code",
+    "expired",
+    "too_many_attempts",
+    "not_enrolled",
+    "invalid_credentials",
+    "locked",
+    "password_expired",
+    "not_confirmed",
+    "rate_limited",
+    "unavailable",
+];
+
+/// Where a legacy code is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeChannel {
+    /// By email.
+    Email,
+    /// By SMS.
+    Sms,
+}
+
+impl CodeChannel {
+    /// All channels with their names.
+    pub const ALL: &'static [(CodeChannel, &'static str)] =
+        &[(CodeChannel::Email, "email"), (CodeChannel::Sms, "sms")];
+
+    /// The channel's name.
+    pub fn name(self) -> &'static str {
+        named(Self::ALL, self)
+    }
+
+    /// Parses a channel name.
+    pub fn parse(text: &str) -> Option<Self> {
+        parse_named(Self::ALL, text)
+    }
+}
+
 /// The step kinds' keywords, as both spellings accept them.
 pub const STEP_KEYWORDS: &[&str] = &[
     "prompt",
     "find_user",
     "check_password",
     "legacy_password",
+    "legacy_otp",
+    "legacy_totp",
     "save_user",
     "branch",
     "complete",
@@ -345,6 +437,10 @@ pub enum FailReason {
     NotConfirmed,
     /// A second factor is needed that this journey does not offer.
     MfaRequired,
+    /// A one-time or authenticator code was wrong or expired.
+    InvalidCode,
+    /// The user has no factor the journey can use.
+    NotEnrolled,
 }
 
 impl FailReason {
@@ -359,6 +455,8 @@ impl FailReason {
         (FailReason::PasswordExpired, "password_expired"),
         (FailReason::NotConfirmed, "not_confirmed"),
         (FailReason::MfaRequired, "mfa_required"),
+        (FailReason::InvalidCode, "invalid_code"),
+        (FailReason::NotEnrolled, "not_enrolled"),
     ];
 
     /// The reason's name.

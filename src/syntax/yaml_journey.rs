@@ -2,8 +2,8 @@
 //! lowered into the AST.
 
 use super::ast::{
-    ConflictPolicy, Edge, Expr, FailReason, Field, FieldKind, IdpDecl, Journey, Normalization,
-    Prompt, STEP_KEYWORDS, SaveUser, Step, StepKind,
+    CodeChannel, ConflictPolicy, Edge, Expr, FailReason, Field, FieldKind, IdpDecl, Journey,
+    Normalization, Prompt, STEP_KEYWORDS, SaveUser, Step, StepKind,
 };
 use super::source::{SourceFile, Span, Spanned};
 use super::yaml::{Key, Node, Value};
@@ -135,6 +135,21 @@ impl Lowering<'_> {
                 idp: self.string(node, "idp")?,
                 username: self.expr(node, "username")?,
                 password: self.expr(node, "password")?,
+            },
+            "legacy_otp" => StepKind::LegacyOtp {
+                idp: self.string(node, "idp")?,
+                channel: {
+                    let n = self.required(node, "channel")?;
+                    self.parse_enum(n, n.as_str().unwrap_or_default(), CodeChannel::parse)?
+                },
+                username: node.get("username").and_then(|n| self.expr_node(n)),
+                title: self.optional_string(node, "title"),
+            },
+            "legacy_totp" => StepKind::LegacyTotp {
+                idp: self.string(node, "idp")?,
+                username: self.expr(node, "username")?,
+                code: self.expr(node, "code")?,
+                password: node.get("password").and_then(|n| self.expr_node(n)),
             },
             "save_user" => StepKind::SaveUser(self.save_user(node)?),
             "branch" => StepKind::Branch {
