@@ -118,3 +118,34 @@ fn unsupported(
             offered.join(", ")
         ))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::Code;
+    use crate::syntax::source::SourceFile;
+
+    fn codes_for(provider: &str, step: &str) -> Vec<Code> {
+        let text = format!(
+            "journey: j\nidps:\n  legacy: {{ provider: {provider} }}\nstart: ask\nsteps:\n  ask:\n    prompt: {{ fields: {{ identifier: text, password: password, code: otp }} }}\n    on: {{ submitted: check }}\n  check:\n    {step}\n    on: {{ else: done }}\n  done:\n    complete: {{}}\n"
+        );
+        let journey = crate::syntax::parse_yaml(&SourceFile::new("j.yaml", text)).unwrap();
+        crate::rules::check(&journey)
+            .into_iter()
+            .map(|d| d.code)
+            .filter(|c| *c == Code::UnsupportedMethod)
+            .collect()
+    }
+
+    #[test]
+    fn code_steps_are_checked_against_the_matrix() {
+        let totp = "legacy_totp: { idp: legacy, username: input.identifier, code: input.code }";
+        let sms = "legacy_otp: { idp: legacy, channel: sms, username: input.identifier }";
+        let email = "legacy_otp: { idp: legacy, channel: email, username: input.identifier }";
+        assert_eq!(codes_for("entra", totp), [Code::UnsupportedMethod]);
+        assert_eq!(codes_for("keycloak", sms), [Code::UnsupportedMethod]);
+        assert_eq!(codes_for("pingfederate", email), [Code::UnsupportedMethod]);
+        assert!(codes_for("okta", email).is_empty());
+        assert!(codes_for("keycloak", totp).is_empty());
+        assert!(codes_for("cognito", sms).is_empty());
+    }
+}
