@@ -89,6 +89,34 @@ async fn the_password_realm_grant_as_documented() {
 }
 
 #[tokio::test]
+async fn the_end_user_address_is_forwarded_only_when_asked() {
+    let (fixture, _, auth0) = setup().await;
+    let settings: Settings = serde_json::from_value(json!({
+        "base_url": fixture.base, "client_id": "app1", "client_secret": "cs", "realm": "db",
+        "forward_client_ip": true
+    }))
+    .unwrap();
+    let forwarding = Auth0::new(settings).unwrap();
+    let refusal = error("invalid_grant", "Wrong email or password.");
+    fixture.on("POST", "/oauth/token", 403, refusal.clone());
+    fixture.on("POST", "/oauth/token", 403, refusal);
+    let ip = Some("203.0.113.7".parse().unwrap());
+
+    forwarding
+        .check_password_for("alice", &Secret::new("pw"), ip)
+        .await
+        .unwrap_err();
+    auth0
+        .check_password_for("alice", &Secret::new("pw"), ip)
+        .await
+        .unwrap_err();
+
+    let sent = fixture.requests_to("/oauth/token");
+    assert_eq!(sent[0].header("auth0-forwarded-for"), Some("203.0.113.7"));
+    assert_eq!(sent[1].header("auth0-forwarded-for"), None);
+}
+
+#[tokio::test]
 async fn each_password_refusal_maps_to_its_outcome() {
     let cases = [
         (

@@ -84,6 +84,27 @@ async fn authn_sends_the_documented_request() {
 }
 
 #[tokio::test]
+async fn the_end_user_address_is_forwarded_only_when_asked() {
+    let (fixture, okta) = setup(json!({ "forward_client_ip": true })).await;
+    let (_, quiet) = setup(json!({ "base_url": fixture.base })).await;
+    fixture.on("POST", "/api/v1/authn", 401, error("E0000004"));
+    fixture.on("POST", "/api/v1/authn", 401, error("E0000004"));
+    let ip = Some("203.0.113.7".parse().unwrap());
+
+    okta.check_password_for("alice", &Secret::new("pw"), ip)
+        .await
+        .unwrap_err();
+    quiet
+        .check_password_for("alice", &Secret::new("pw"), ip)
+        .await
+        .unwrap_err();
+
+    let sent = fixture.requests_to("/api/v1/authn");
+    assert_eq!(sent[0].header("x-forwarded-for"), Some("203.0.113.7"));
+    assert_eq!(sent[1].header("x-forwarded-for"), None);
+}
+
+#[tokio::test]
 async fn each_authn_answer_maps_to_its_outcome() {
     let cases: Vec<(u16, Json, Option<Refusal>, bool)> = vec![
         (200, transaction("SUCCESS"), None, false),

@@ -52,6 +52,11 @@ pub struct Settings {
     pub sms_connection: String,
     /// The ID token issuer; default `{base_url}/` (Auth0's issuer ends with a slash).
     pub issuer: Option<String>,
+    /// Send the end user's address as `auth0-forwarded-for`, so that brute-force protection
+    /// counts per user rather than blocking Ferry's own address. Auth0 honours it only for a
+    /// confidential application with "Trust Token Endpoint IP Header" on.
+    #[serde(default)]
+    pub forward_client_ip: bool,
     /// Overrides of the client-side limits.
     pub limits: Option<LimitSettings>,
 }
@@ -155,11 +160,23 @@ impl Auth0 {
         form: &[(&str, &str)],
         exchange: Exchange,
     ) -> Result<Verified, LegacyError> {
+        self.token_for(form, exchange, None).await
+    }
+
+    async fn token_for(
+        &self,
+        form: &[(&str, &str)],
+        exchange: Exchange,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Verified, LegacyError> {
         let mut form = form.to_vec();
         if let Some(audience) = &self.settings.audience {
             form.push(("audience", audience));
         }
-        let answer = self.grant.grant(&form).await?;
+        let header = client
+            .filter(|_| self.settings.forward_client_ip)
+            .map(|ip| ("auth0-forwarded-for", ip.to_string()));
+        let answer = self.grant.grant_with(&form, header).await?;
         if answer.status != 200 {
             return Err(classify(&answer, exchange));
         }
@@ -287,6 +304,15 @@ impl Connector for Auth0 {
         username: &str,
         password: &Secret,
     ) -> Result<Verified, LegacyError> {
+        self.check_password_for(username, password, None).await
+    }
+
+    async fn check_password_for(
+        &self,
+        username: &str,
+        password: &Secret,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Verified, LegacyError> {
         let form = [
             ("grant_type", PASSWORD_REALM),
             ("realm", self.settings.realm.as_str()),
@@ -294,7 +320,7 @@ impl Connector for Auth0 {
             ("password", password.expose()),
         ];
 
-        let result = self.token(&form, Exchange::Password).await;
+        let result = self.token_for(&form, Exchange::Password, client).await;
 
         match result {
             Err(e) if e.refusal() == Refusal::MfaRequired => {

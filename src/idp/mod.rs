@@ -371,6 +371,19 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
         password: &Secret,
     ) -> Result<Verified, LegacyError>;
 
+    /// Verifies a password on behalf of an end user at `client`: connectors whose provider
+    /// counts failures per end-user address (and trusts Ferry to say it, when configured)
+    /// pass the address on; the others ignore it.
+    async fn check_password_for(
+        &self,
+        username: &str,
+        password: &Secret,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Verified, LegacyError> {
+        let _ = client;
+        self.check_password(username, password).await
+    }
+
     /// Has the provider send a code by email or SMS, to the user or within a password
     /// step's continuation. Returns what the check of the code needs.
     async fn send_code(

@@ -222,9 +222,20 @@ impl PasswordGrant {
     /// Posts a grant to the token endpoint: `form` plus the scopes and client
     /// authentication. Never repeated.
     pub async fn grant(&self, form: &[(&str, &str)]) -> Result<Answer, LegacyError> {
-        self.caller
-            .send(self.token_request(form), Retry::Never)
-            .await
+        self.grant_with(form, None).await
+    }
+
+    /// [`PasswordGrant::grant`] with one more header (a vendor's end-user address header).
+    pub async fn grant_with(
+        &self,
+        form: &[(&str, &str)],
+        header: Option<(&'static str, String)>,
+    ) -> Result<Answer, LegacyError> {
+        let mut request = self.token_request(form);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        self.caller.send(request, Retry::Never).await
     }
 
     /// The password grant's form.

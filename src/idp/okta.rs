@@ -54,6 +54,10 @@ pub struct Settings {
     /// With `password_api: token`: scopes.
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
+    /// Send the end user's address as `X-Forwarded-For` on Authn calls. Okta honours it
+    /// only with an API token and Ferry's egress address registered as a gateway IP.
+    #[serde(default)]
+    pub forward_client_ip: bool,
     /// Overrides of the client-side limits.
     pub limits: Option<LimitSettings>,
 }
@@ -71,6 +75,7 @@ fn default_scopes() -> Vec<String> {
 pub struct Okta {
     base: String,
     api_token: Option<Secret>,
+    forward_client_ip: bool,
     caller: Caller,
     grant: Option<PasswordGrant>,
 }
@@ -132,6 +137,7 @@ impl Okta {
         Ok(Self {
             caller: Caller::new(limits)?,
             api_token: settings.api_token,
+            forward_client_ip: settings.forward_client_ip,
             base,
             grant,
         })
@@ -167,10 +173,20 @@ impl Okta {
     // --- calls ----------------------------------------------------------------------------
 
     async fn authn(&self, path: &str, body: &Json) -> Result<Transaction, LegacyError> {
-        let answer = self
-            .caller
-            .send(self.post(path, body), Retry::Never)
-            .await?;
+        self.authn_for(path, body, None).await
+    }
+
+    async fn authn_for(
+        &self,
+        path: &str,
+        body: &Json,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Transaction, LegacyError> {
+        let mut request = self.post(path, body);
+        if let Some(ip) = client.filter(|_| self.forward_client_ip) {
+            request = request.header("x-forwarded-for", ip.to_string());
+        }
+        let answer = self.caller.send(request, Retry::Never).await?;
         classify(&answer)?;
         Ok(answer.json()?)
     }
@@ -452,6 +468,15 @@ impl Connector for Okta {
         username: &str,
         password: &Secret,
     ) -> Result<Verified, LegacyError> {
+        self.check_password_for(username, password, None).await
+    }
+
+    async fn check_password_for(
+        &self,
+        username: &str,
+        password: &Secret,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Verified, LegacyError> {
         if let Some(grant) = &self.grant {
             return grant.check_password(username, password).await;
         }
@@ -461,7 +486,7 @@ impl Connector for Okta {
             "options": { "multiOptionalFactorEnroll": false, "warnBeforePasswordExpired": false }
         });
 
-        let transaction = self.authn("/api/v1/authn", &body).await?;
+        let transaction = self.authn_for("/api/v1/authn", &body, client).await?;
 
         conclude(transaction, username)
     }

@@ -347,7 +347,7 @@ impl Run<'_> {
         let started = Instant::now();
         let call = tokio::time::timeout(
             LEGACY_CALL_LIMIT,
-            connector.check_password(&username, &password),
+            connector.check_password_for(&username, &password, self.transient.client.ip),
         )
         .await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
