@@ -400,3 +400,104 @@ async fn cognito_sms_mfa_journey_with_the_code_cognito_local_sent() {
         Some("sms_otp")
     );
 }
+
+#[tokio::test]
+async fn cognito_totp_after_the_password_over_http_with_moto() {
+    let Some(moto) = Emulator::start(Kind::Moto).await else {
+        return;
+    };
+    let pool = moto.pool(true).await;
+    moto.user(&pool, "tess", Some("Tess-Passw0rd!")).await;
+    let secret = moto.enrol_totp(&pool, "tess", "Tess-Passw0rd!").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("totp.yaml"),
+        r#"
+journey: jit-cognito-totp
+idps:
+  pool: { provider: cognito }
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: pool, username: input.identifier, password: input.password }
+    on: { mfa_required: which, invalid_credentials: wrong, else: down }
+  which:
+    branch: { totp: "mfa.password_verified and 'totp' in mfa.factors" }
+    on: { totp: ask_code, else: down }
+  ask_code:
+    prompt: { title: Authenticator code, fields: { code: otp } }
+    on: { submitted: check_code }
+  check_code:
+    legacy_totp: { idp: pool, username: input.identifier, code: input.code }
+    on: { success: save, invalid_code: wrong_code, else: down }
+  save:
+    save_user: { identifier: input.identifier, attributes: { email: claims.email } }
+    on: { created: done, updated: done, conflict: down }
+  done:
+    complete: {}
+  wrong:
+    fail: { reason: invalid_credentials }
+  wrong_code:
+    fail: { reason: invalid_code }
+  down:
+    fail: { reason: unavailable }
+"#,
+    )
+    .unwrap();
+    let mut idp = moto.settings(&pool);
+    idp["client_secret"] = "${POOL_SECRET}".into();
+    let config = format!(
+        "journeys: [{}]\nidps:\n  pool: {}\n",
+        dir.path().display(),
+        idp
+    );
+    let secret_env = env(&[("POOL_SECRET", pool.client_secret.clone().unwrap())]);
+    let ferry = Ferry::start(&config, &secret_env).await;
+    let (status, journeys) = ferry.get("/v1/journeys").await;
+    assert_eq!(
+        (status, &journeys["journeys"][0]["ready"]),
+        (200, &json!(true)),
+        "{journeys}"
+    );
+
+    let (_, started) = ferry.start_session("jit-cognito-totp").await;
+    let session = started["session"].as_str().unwrap().to_owned();
+    let (_, waiting) = ferry
+        .submit(
+            &session,
+            json!({ "identifier": "tess", "password": "Tess-Passw0rd!" }),
+        )
+        .await;
+    assert_eq!(waiting["step"]["id"], "ask_code", "{waiting}");
+    let (status, wrong) = ferry.submit(&session, json!({ "code": "000000" })).await;
+    assert_eq!(
+        (status, wrong["reason"].as_str()),
+        (401, Some("invalid_code"))
+    );
+    assert_eq!(ferry.user_rows().await, 0);
+
+    let (_, started) = ferry.start_session("jit-cognito-totp").await;
+    let session = started["session"].as_str().unwrap().to_owned();
+    ferry
+        .submit(
+            &session,
+            json!({ "identifier": "tess", "password": "Tess-Passw0rd!" }),
+        )
+        .await;
+    let code = support::totp::fresh_code(&secret).await;
+    let (status, done) = ferry.submit(&session, json!({ "code": code })).await;
+
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["amr"], json!(["pwd", "otp"]));
+    assert_eq!(ferry.user_rows().await, 1);
+    assert_eq!(
+        ferry
+            .text("SELECT method FROM migration_log")
+            .await
+            .as_deref(),
+        Some("totp")
+    );
+}
