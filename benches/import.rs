@@ -26,6 +26,10 @@ use ferry::import::{Import, ImportMapping, Options};
 use ferry::store::{SqliteUsers, UserStore};
 use serde_json::json;
 
+/// The allocator of the `ferry` binary, so the figures are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)

@@ -63,6 +63,9 @@ pub struct Plan {
 #[derive(Default)]
 struct Builder {
     plan: Plan,
+    /// The write holding each identifier's state after the records planned so far; it
+    /// shadows [`Known::by_identifier`].
+    written: HashMap<String, usize>,
     write_of: HashMap<Uuid, usize>,
     credential_of: HashMap<(Uuid, &'static str), usize>,
     roles: HashMap<Uuid, Vec<String>>,
@@ -73,7 +76,11 @@ struct Builder {
 pub fn plan(migrations: &[Migration], mut known: Known, mut new_id: impl FnMut() -> Uuid) -> Plan {
     let mut b = Builder::default();
     for (index, m) in migrations.iter().enumerate() {
-        let outcome = decide(&known, m);
+        let current = match b.written.get(&m.identifier) {
+            Some(&i) => b.plan.writes.get(i).map(|w| &w.user),
+            None => known.by_identifier.get(&m.identifier),
+        };
+        let outcome = decide(&known, current, m);
         let saved = match outcome {
             Decision::Conflict(kind) => Saved::Conflict(kind),
             Decision::Create => b.create(&mut known, m, new_id(), index),
@@ -90,9 +97,10 @@ enum Decision {
     Conflict(ConflictKind),
 }
 
-fn decide(known: &Known, m: &Migration) -> Decision {
+/// What the migration does to `current`, the identifier's user as the batch has left it.
+fn decide(known: &Known, current: Option<&User>, m: &Migration) -> Decision {
     let holder = known.holders.get(&account_key(&m.legacy)).copied();
-    let Some(user) = known.by_identifier.get(&m.identifier) else {
+    let Some(user) = current else {
         return match holder {
             Some(_) => Decision::Conflict(ConflictKind::AccountTaken),
             None => Decision::Create,
@@ -145,25 +153,26 @@ impl Builder {
 
     /// Notes the user's new state, credentials, memberships and log row.
     fn record(&mut self, known: &mut Known, m: &Migration, user: &User, new: bool, index: usize) {
-        known
-            .by_identifier
-            .insert(user.identifier.clone(), user.clone());
         known.holders.insert(account_key(&m.legacy), user.id);
-        match self.write_of.get(&user.id) {
+        let i = match self.write_of.get(&user.id) {
             Some(&i) => {
                 self.plan.writes[i].user = user.clone();
                 self.plan.writes[i].updated_at = m.at;
+                i
             }
             None => {
-                self.write_of.insert(user.id, self.plan.writes.len());
+                let i = self.plan.writes.len();
+                self.write_of.insert(user.id, i);
                 self.plan.writes.push(Write {
                     user: user.clone(),
                     new,
                     at: m.at,
                     updated_at: m.at,
                 });
+                i
             }
-        }
+        };
+        self.written.insert(user.identifier.clone(), i);
         for credential in &m.credentials {
             self.credential(user.id, credential);
         }

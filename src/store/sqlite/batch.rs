@@ -83,22 +83,22 @@ async fn load_holders(
 
 async fn write_users(conn: &mut SqliteConnection, plan: &Plan) -> Result<(), StoreError> {
     let (new, old): (Vec<_>, Vec<_>) = plan.writes.iter().partition(|w| w.new);
-    let rows = |writes: Vec<&plan::Write>| -> Json {
+    let rows = |writes: Vec<&plan::Write>| -> Result<Json, StoreError> {
         writes
             .iter()
             .map(|w| {
                 let legacy = w.user.legacy.as_ref();
-                json!({
+                Ok(json!({
                     "id": w.user.id.to_string(),
                     "identifier": w.user.identifier,
-                    "attributes": Json::Object(w.user.attributes.clone()).to_string(),
+                    "attributes": attributes_text(&w.user.attributes)?,
                     "idp": legacy.map(|l| &l.idp),
                     "provider": legacy.map(|l| &l.provider),
                     "subject": legacy.map(|l| &l.subject),
                     "migrated_at": w.user.migrated_at,
                     "at": w.at,
                     "updated_at": w.updated_at,
-                })
+                }))
             })
             .collect()
     };
@@ -114,7 +114,7 @@ async fn write_users(conn: &mut SqliteConnection, plan: &Plan) -> Result<(), Sto
              value ->> 'updated_at' AS updated_at FROM json_each(?)) AS u \
              WHERE users.id = u.id",
         )
-        .bind(rows(old).to_string())
+        .bind(rows(old)?.to_string())
         .execute(&mut *conn)
         .await?;
     }
@@ -123,15 +123,19 @@ async fn write_users(conn: &mut SqliteConnection, plan: &Plan) -> Result<(), Sto
 
 async fn insert_users(conn: &mut SqliteConnection, new: &[&plan::Write]) -> Result<(), StoreError> {
     for chunk in new.chunks(MAX_PARAMETERS / 9) {
+        let texts = chunk
+            .iter()
+            .map(|w| attributes_text(&w.user.attributes))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO users (id, identifier, attributes, migration_source, legacy_provider, \
              legacy_subject, migrated_at, created_at, updated_at) ",
         );
-        q.push_values(chunk, |mut row, w| {
+        q.push_values(chunk.iter().zip(texts), |mut row, (w, attributes)| {
             let legacy = w.user.legacy.as_ref();
             row.push_bind(w.user.id.to_string())
                 .push_bind(w.user.identifier.as_str())
-                .push_bind(Json::Object(w.user.attributes.clone()).to_string())
+                .push_bind(attributes)
                 .push_bind(legacy.map(|l| l.idp.as_str()))
                 .push_bind(legacy.map(|l| l.provider.as_str()))
                 .push_bind(legacy.map(|l| l.subject.as_str()))
@@ -142,6 +146,14 @@ async fn insert_users(conn: &mut SqliteConnection, new: &[&plan::Write]) -> Resu
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// The attributes as the `attributes` column holds them: a JSON object's text.
+/// (Serialised from the borrowed map: a `Json::Object` would need an owned copy of it.)
+fn attributes_text(attributes: &serde_json::Map<String, Json>) -> Result<String, StoreError> {
+    serde_json::to_string(attributes).map_err(|_| StoreError::Corrupt {
+        what: "user attributes",
+    })
 }
 
 async fn write_credentials(
