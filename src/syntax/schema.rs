@@ -231,3 +231,21 @@ fn lower_first(text: &str) -> String {
         .next()
         .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
+
+/// The one setting a step kind requires, when it requires exactly one: the DSL lets it be
+/// written without its key (`find_user(input.identifier)`). Read from the schema, so a kind
+/// added there gets the same shorthand.
+pub fn positional_key(kind: &str) -> Option<&'static str> {
+    let (schema, _) = SCHEMA.as_ref().ok()?;
+    let reference = schema
+        .pointer("/properties/steps/additionalProperties/$ref")
+        .and_then(Json::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+        .and_then(|step| schema.pointer(&format!("{step}/properties/{kind}/$ref")))
+        .and_then(Json::as_str)?;
+    let definition = schema.pointer(reference.strip_prefix('#')?)?;
+    match definition.get("required")?.as_array()?.as_slice() {
+        [only] => only.as_str(),
+        _ => None,
+    }
+}

@@ -121,3 +121,17 @@ fn a_file_must_start_with_its_journey_line() {
         error.message
     );
 }
+
+#[test]
+fn one_value_is_the_one_setting_a_kind_requires() {
+    let text = "journey d\nstart: a\nstep a = find_user(input.identifier)\n";
+    let (file, parsed) = read(text);
+    let document = parsed.unwrap_or_else(|d| panic!("{d:?}"));
+    let steps = document.root.get("steps");
+    let find = steps
+        .and_then(|s| s.get("a"))
+        .and_then(|a| a.get("find_user"));
+    let identifier = find.and_then(|f| f.get("identifier"));
+    let identifier = identifier.unwrap_or_else(|| panic!("no identifier"));
+    assert_eq!(file.slice(identifier.span), "input.identifier");
+}

@@ -9,6 +9,7 @@ use pest::iterators::{Pair, Pairs};
 use super::Rule;
 use crate::diag::{Code, Diagnostic, closest};
 use crate::syntax::ast::STEP_KEYWORDS;
+use crate::syntax::schema;
 use crate::syntax::source::Span;
 use crate::syntax::yaml::{Key, Node, Value};
 
@@ -118,8 +119,8 @@ impl Builder {
                 }
                 Rule::arguments => {
                     let settings = self.arguments(part);
-                    if let Some((_, node)) = entries.first_mut() {
-                        *node = settings;
+                    if let Some((kind, node)) = entries.first_mut() {
+                        *node = positional(&kind.name, settings);
                     }
                 }
                 Rule::step_setting => entries.push(self.entry(part)),
@@ -318,6 +319,26 @@ impl Section {
         };
         let value = Value::Map(self.entries);
         into.push((key, Node { span, value }));
+    }
+}
+
+/// `find_user(input.identifier)`: a single value given to a kind that requires one setting
+/// is that setting.
+fn positional(kind: &str, settings: Node) -> Node {
+    let single = !matches!(settings.value, Value::Map(_));
+    match schema::positional_key(kind) {
+        Some(name) if single => {
+            let span = settings.span;
+            let key = Key {
+                name: name.to_owned(),
+                span,
+            };
+            Node {
+                span,
+                value: Value::Map(vec![(key, settings)]),
+            }
+        }
+        _ => settings,
     }
 }
 

@@ -5,6 +5,7 @@
 use super::{Cursor, WIDTH, comment_line, float_text, is_name};
 use crate::syntax::ast::STEP_KEYWORDS;
 use crate::syntax::dsl::Document;
+use crate::syntax::schema;
 use crate::syntax::source::SourceFile;
 use crate::syntax::yaml::{Key, Node, Value};
 
@@ -82,7 +83,7 @@ impl Printer<'_> {
         let head = match kind.and_then(|i| entries.get(i)) {
             Some((kind, settings)) => {
                 let head = format!("step {} = {}", name.name, kind.name);
-                let arguments = self.settings(&head, settings);
+                let arguments = self.settings(&head, &kind.name, settings);
                 let end = settings.span.end.max(kind.span.end);
                 (format!("{head}{arguments}"), end)
             }
@@ -102,11 +103,21 @@ impl Printer<'_> {
         }
     }
 
-    /// A kind's settings after its name: nothing, `(key: value, ...)` or `(value)`.
-    fn settings(&mut self, head: &str, settings: &Node) -> String {
+    /// A kind's settings after its name: nothing, `(key: value, ...)` or `(value)`, the
+    /// latter also for the one setting a kind requires when it is the only one, a scalar.
+    fn settings(&mut self, head: &str, kind: &str, settings: &Node) -> String {
         match &settings.value {
             Value::Null => String::new(),
-            Value::Map(entries) => self.arguments(head, entries, settings),
+            Value::Map(entries) => match entries.as_slice() {
+                [(key, value)]
+                    if Some(key.name.as_str()) == schema::positional_key(kind)
+                        && !matches!(value.value, Value::Map(_) | Value::Seq(_))
+                        && !self.cursor.inside(settings.span) =>
+                {
+                    format!("({})", scalar(value))
+                }
+                _ => self.arguments(head, entries, settings),
+            },
             _ => format!("({})", self.value(settings, 0, head.len() + 2)),
         }
     }
