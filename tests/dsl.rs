@@ -207,3 +207,54 @@ fn lint_gives_dsl_and_yaml_the_same_codes() {
     assert_eq!(codes[0], codes[1]);
     assert_eq!(codes[0].first(), Some(&"J101"), "{codes:?}");
 }
+
+async fn engine_over(files: &[(&str, &str)]) -> ferry::runtime::Engine {
+    use ferry::store::{MemorySessions, MemoryUsers};
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let config_text = format!("journeys: [{}]\n", dir.path().display());
+    let config = ferry::config::Config::parse(
+        SourceFile::new("ferry.yaml", config_text),
+        dir.path().into(),
+        &std::collections::HashMap::new(),
+    )
+    .expect("config");
+    let (engine, rejected) = ferry::runtime::Engine::builder(config)
+        .users(Arc::new(MemoryUsers::new()))
+        .sessions(Arc::new(MemorySessions::new()))
+        .build()
+        .await
+        .expect("engine");
+    assert!(rejected.is_empty(), "{rejected:?}");
+    engine
+}
+
+const SHORT_YAML: &str = "journey: short\nstart: ask\nsteps:\n  ask:\n    \
+    prompt: { fields: { code: otp } }\n    on: { submitted: no }\n  no:\n    \
+    fail: { reason: denied }\n";
+const SHORT_DSL: &str = "journey short\nstart: ask\n\n\
+    step ask = prompt(fields: { code: otp })\n  submitted -> no\n\nstep no = fail(denied)\n";
+
+#[tokio::test]
+async fn one_journey_in_both_spellings_is_served_once() {
+    let engine = engine_over(&[("short.yaml", SHORT_YAML), ("short.journey", SHORT_DSL)]).await;
+    let journeys: Vec<_> = engine.journeys().collect();
+    assert_eq!(journeys.len(), 1);
+    assert_eq!(journeys[0].id, "short");
+    assert!(journeys[0].is_ready(), "{:?}", journeys[0].problems);
+}
+
+#[tokio::test]
+async fn two_different_journeys_with_one_id_still_conflict() {
+    let other = SHORT_DSL.replace("fail(denied)", "fail(locked)");
+    let engine = engine_over(&[("short.yaml", SHORT_YAML), ("short.journey", &other)]).await;
+    let problems: Vec<String> = engine.journeys().flat_map(|j| j.problems.clone()).collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("another file also defines journey `short`")),
+        "{problems:?}"
+    );
+}
