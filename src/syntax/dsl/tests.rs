@@ -135,3 +135,15 @@ fn one_value_is_the_one_setting_a_kind_requires() {
     let identifier = identifier.unwrap_or_else(|| panic!("no identifier"));
     assert_eq!(file.slice(identifier.span), "input.identifier");
 }
+
+#[test]
+fn a_journey_setting_after_the_steps_is_placed_for_the_author() {
+    let (file, error) = first_error("journey d\nstep a = complete\nstart: a\n");
+    assert_eq!(error.code, Code::DslSyntax);
+    assert_eq!(file.slice(error.span), "start");
+    assert!(
+        error.message.contains("setting of the journey"),
+        "{}",
+        error.message
+    );
+}

@@ -123,7 +123,13 @@ impl Builder {
                         *node = positional(&kind.name, settings);
                     }
                 }
-                Rule::step_setting => entries.push(self.entry(part)),
+                Rule::step_setting => {
+                    let (key, value) = self.entry(part);
+                    if schema::is_journey_only_key(&key.name) {
+                        self.errors.push(misplaced(&key));
+                    }
+                    entries.push((key, value));
+                }
                 Rule::transition => on.push(&part, transition(&part)),
                 _ => {}
             }
@@ -378,6 +384,15 @@ fn number(text: &str) -> Value {
         return Value::Int(i);
     }
     text.parse::<f64>().map_or(Value::Null, Value::Float)
+}
+
+fn misplaced(key: &Key) -> Diagnostic {
+    Diagnostic::new(
+        Code::DslSyntax,
+        key.span,
+        format!("`{}` is a setting of the journey, not of a step", key.name),
+    )
+    .with_help("move it up with the journey's settings, before the first `idp` or `step`")
 }
 
 fn bad_escape(pair: &Pair<'_, Rule>, hex: &str) -> Diagnostic {
