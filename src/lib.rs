@@ -10,6 +10,7 @@ pub mod compile;
 pub mod config;
 pub mod diag;
 pub mod expr;
+pub mod graph;
 pub mod identifier;
 pub mod idp;
 pub mod import;

@@ -1,6 +1,8 @@
 //! Subcommands. Each returns the process exit code: 0 clean, 1 findings or a refused
 //! request, 2 when the tool itself fails.
 
+mod fmt;
+mod graph;
 mod hash;
 mod import;
 mod lint;
@@ -21,6 +23,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Format DSL journeys, or convert a journey between YAML and the DSL.
+    Fmt(fmt::Args),
+    /// Draw a journey's state machine as Mermaid or Graphviz DOT.
+    Graph(graph::Args),
     /// Check a hash-format description against a known password before an import.
     Hash(hash::Args),
     /// Stream a provider's export into the user store: users, hashes, roles and groups.
@@ -39,6 +45,8 @@ pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
+        Command::Fmt(args) => fmt::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Hash(args) => hash::run(args),
         Command::Import(args) => import::run(args),
         Command::Lint(args) => lint::run(args),

@@ -12,9 +12,9 @@ use crate::diag::{Code, Diagnostic};
 use crate::expr::ExprSet;
 use crate::providers::Provider;
 use crate::rules;
+use crate::syntax;
 use crate::syntax::ast::{self, ELSE};
 use crate::syntax::source::{SourceFile, Span};
-use crate::syntax::{self, Spelling};
 use ir::{ExprId, IdpId, JourneyDef, StepId};
 
 /// A journey that compiled, with the warnings found on the way.
@@ -28,10 +28,7 @@ pub struct Compiled {
 
 /// Reads, checks and compiles a journey file in either spelling.
 pub fn compile_source(file: &Arc<SourceFile>) -> Result<Compiled, Vec<Diagnostic>> {
-    let spelling = file.path().and_then(Spelling::of).unwrap_or(Spelling::Yaml);
-    let journey = match spelling {
-        Spelling::Yaml => syntax::parse_yaml(file)?,
-    };
+    let journey = syntax::parse(file)?;
     compile(&journey, file.text())
 }
 

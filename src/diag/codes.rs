@@ -39,6 +39,9 @@ codes! {
     YamlSyntax = "J001", "yaml-syntax", Error;
     Schema = "J002", "schema-violation", Error;
     StepKind = "J003", "step-kind", Error;
+    DslSyntax = "J004", "dsl-syntax", Error;
+    Unterminated = "J005", "unterminated-string", Error;
+    DuplicateKey = "J006", "duplicate-key", Error;
     UnknownStep = "J101", "unknown-step", Error;
     UnknownIdp = "J102", "unknown-idp", Error;
     UnknownOutcome = "J103", "unknown-outcome", Error;

@@ -40,7 +40,7 @@ pub enum LintError {
         source: std::io::Error,
     },
     /// A path given is neither a journey file nor a folder.
-    #[error("`{0}` is not a journey file (`.yaml`, `.yml`) or a folder")]
+    #[error("`{0}` is not a journey file (`.yaml`, `.yml`, `.journey`) or a folder")]
     NotAJourney(PathBuf),
 }
 

@@ -89,3 +89,82 @@ steps:
 "#,
     check: None,
 };
+
+/// `J004`: the file is not valid journey DSL.
+pub static DSL_SYNTAX: Rule = Rule {
+    code: Code::DslSyntax,
+    summary: "the file is not valid journey DSL",
+    doc: r#"## What it flags
+Text the DSL reader (`grammar/journey.pest`) cannot read: a missing `->` between an outcome
+and its next step, a missing `=` or `:`, an unclosed parenthesis or brace, a setting after
+the first `idp` or `step`, a file that does not start with `journey NAME`, or nesting
+deeper than any journey needs.
+
+## Why it matters
+Nothing else can be checked until the file reads as a journey.
+
+## Example
+```
+step lookup = find_user(identifier: input.identifier)
+  found check_local
+```
+
+## Fixed
+```
+step lookup = find_user(identifier: input.identifier)
+  found -> check_local
+```
+"#,
+    check: None,
+};
+
+/// `J005`: a string or a template is not closed on its line.
+pub static UNTERMINATED: Rule = Rule {
+    code: Code::Unterminated,
+    summary: "a string or template is not closed on its line",
+    doc: r#"## What it flags
+A `"` string or a `{{ ... }}` template in a DSL file whose closing `"` or `}}` is missing
+before the end of the line. Strings and templates end on the line they start; write `\n`
+for a line break inside a string.
+
+## Why it matters
+Everything after an unclosed quote would be read as part of the string, so the reader
+stops at the line's end and points at the opening quote.
+
+## Example
+```
+step done = fail(reason: locked, message: "This account is locked.)
+```
+
+## Fixed
+```
+step done = fail(reason: locked, message: "This account is locked.")
+```
+"#,
+    check: None,
+};
+
+/// `J006`: a key written twice in one set of settings of a DSL file.
+pub static DUPLICATE_KEY: Rule = Rule {
+    code: Code::DuplicateKey,
+    summary: "a key is written twice in one set of settings",
+    doc: r#"## What it flags
+The same key twice in one `( ... )` or `{ ... }` of a DSL file, in a step's own settings,
+or among the journey's settings. (Steps, IDPs, outcomes, fields, attributes and cases
+written twice are `J106`; in YAML the reader refuses any key written twice as `J001`.)
+
+## Why it matters
+Only one of the two values can be meant; Ferry will not guess which.
+
+## Example
+```
+step save = save_user(identifier: input.identifier, identifier: input.email)
+```
+
+## Fixed
+```
+step save = save_user(identifier: input.email)
+```
+"#,
+    check: None,
+};

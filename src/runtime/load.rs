@@ -146,6 +146,9 @@ impl EngineBuilder {
             throttle: self.config.settings.throttle.clone(),
         };
         for mut status in compiled {
+            if is_other_spelling(&engine.journeys, &status) {
+                continue;
+            }
             if let Some(journey) = status.journey.clone() {
                 status
                     .problems
@@ -229,6 +232,16 @@ impl EngineBuilder {
             }
         }
         problems
+    }
+}
+
+/// Whether `status` is a journey already loaded, written in its other spelling: the same id
+/// and the same IR, so serving either is serving both.
+fn is_other_spelling(loaded: &BTreeMap<String, JourneyStatus>, status: &JourneyStatus) -> bool {
+    let earlier = loaded.get(&status.id).and_then(|s| s.journey.as_ref());
+    match (earlier, &status.journey) {
+        (Some(a), Some(b)) => a.def == b.def,
+        _ => false,
     }
 }
 

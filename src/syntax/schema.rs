@@ -231,3 +231,38 @@ fn lower_first(text: &str) -> String {
         .next()
         .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
+
+/// Whether `key` is a journey-level key that a step cannot have (`start`, `identifiers`).
+pub fn is_journey_only_key(key: &str) -> bool {
+    let Ok((schema, _)) = SCHEMA.as_ref() else {
+        return false;
+    };
+    let step = step_definition(schema);
+    let on_journey = schema.pointer(&format!("/properties/{key}")).is_some();
+    let on_step = step.and_then(|s| s.get("properties")?.get(key)).is_some();
+    on_journey && !on_step
+}
+
+fn step_definition(schema: &Json) -> Option<&Json> {
+    let reference = schema
+        .pointer("/properties/steps/additionalProperties/$ref")
+        .and_then(Json::as_str)?;
+    schema.pointer(reference.strip_prefix('#')?)
+}
+
+/// The one setting a step kind requires, when it requires exactly one: the DSL lets it be
+/// written without its key (`find_user(input.identifier)`). Read from the schema, so a kind
+/// added there gets the same shorthand.
+pub fn positional_key(kind: &str) -> Option<&'static str> {
+    let (schema, _) = SCHEMA.as_ref().ok()?;
+    let reference = step_definition(schema)?
+        .get("properties")?
+        .get(kind)?
+        .get("$ref")?
+        .as_str()?;
+    let definition = schema.pointer(reference.strip_prefix('#')?)?;
+    match definition.get("required")?.as_array()?.as_slice() {
+        [only] => only.as_str(),
+        _ => None,
+    }
+}
