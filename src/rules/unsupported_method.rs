@@ -75,6 +75,7 @@ fn method_of(kind: &StepKind) -> Option<(&crate::syntax::source::Spanned<String>
             },
         ),
         StepKind::LegacyTotp { idp, .. } => (idp, Method::Totp),
+        StepKind::LegacyRedirect { idp } => (idp, Method::Oidc),
         _ => return None,
     })
 }
