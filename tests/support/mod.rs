@@ -6,6 +6,7 @@
     reason = "each test binary uses a different part of the support code"
 )]
 
+pub mod bad_op;
 pub mod cognito;
 pub mod ferry;
 pub mod fixture;
