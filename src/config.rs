@@ -675,6 +675,25 @@ mod tests {
     }
 
     #[test]
+    fn the_redirect_block_is_read_apart_from_the_connector_settings() {
+        let text = "idps:\n  legacy:\n    token_endpoint: t\n    client_secret: ${SECRET}\n    redirect:\n      client_id: c\n";
+        let vars = env(&[("SECRET", "s")]);
+        let config = parse(text, &vars).unwrap();
+        let settings: Oauth = config.idp_settings("legacy", &vars).unwrap();
+        assert_eq!(settings.token_endpoint, "t");
+        let redirect: Json = config
+            .idp_redirect_settings("legacy", &vars)
+            .expect("a redirect block")
+            .unwrap();
+        assert_eq!(redirect, serde_json::json!({ "client_id": "c" }));
+        assert!(
+            config
+                .idp_redirect_settings::<Json>("other", &vars)
+                .is_none()
+        );
+    }
+
+    #[test]
     fn secrets_written_as_values_are_refused() {
         let text = "idps:\n  legacy:\n    token_endpoint: x\n    client_secret: hunter2\n";
         let config = parse(text, &env(&[])).unwrap();

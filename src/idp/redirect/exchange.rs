@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
-use super::settings::{ClientAuth, IssuerRule, Settings, SubjectKey};
+use super::settings::{ClientAuth, IssuerRule, Plan, Settings, SubjectKey};
 use super::{Discovered, PendingRedirect, RedirectClient, RedirectError, claim_str, random};
 use crate::idp::Verified;
 use crate::idp::http::{self, Answer, SetupError};
@@ -37,7 +37,7 @@ impl Exchange<'_> {
         let tokens = self.redeem(code).await?;
         let id_token = tokens.id_token.ok_or(RedirectError::NoIdToken)?;
         let mut claims = self.validate(id_token.expose()).await?;
-        self.preset_checks(&claims)?;
+        preset_checks(&self.rp.plan, &claims)?;
         if let Some(access) = &tokens.access_token
             && let Some(endpoint) = self.userinfo_endpoint()
         {
@@ -52,7 +52,7 @@ impl Exchange<'_> {
         if self.rp.plan.apple {
             super::apple::normalise(&mut claims, apple_user);
         }
-        self.account(claims)
+        account(&self.rp.plan.subject, claims)
     }
 
     fn userinfo_endpoint(&self) -> Option<String> {
@@ -159,19 +159,6 @@ impl Exchange<'_> {
         }
     }
 
-    fn preset_checks(&self, claims: &Map<String, Json>) -> Result<(), RedirectError> {
-        let plan = &self.rp.plan;
-        if let Some(hd) = &plan.hosted_domain
-            && !claim_str(claims, "hd").is_some_and(|c| c.eq_ignore_ascii_case(hd))
-        {
-            return Err(RedirectError::HostedDomain);
-        }
-        if plan.token_use_id && claim_str(claims, "token_use") != Some("id") {
-            return Err(RedirectError::TokenUse);
-        }
-        Ok(())
-    }
-
     async fn userinfo(
         &self,
         endpoint: &str,
@@ -190,21 +177,6 @@ impl Exchange<'_> {
                 .into());
         }
         Ok(answer.json()?)
-    }
-
-    fn account(&self, claims: Map<String, Json>) -> Result<Verified, RedirectError> {
-        match &self.rp.plan.subject {
-            SubjectKey::Claim(name) => {
-                Verified::from_claims(claims, name).ok_or(RedirectError::NoSubject)
-            }
-            SubjectKey::TenantObject => {
-                let key = tenant_object(&claims).ok_or(RedirectError::NoSubject)?;
-                Ok(Verified {
-                    subject: key,
-                    claims,
-                })
-            }
-        }
     }
 
     /// Facebook Login: code → access token → `debug_token` (this app's, valid) → `/me`.
@@ -253,7 +225,36 @@ impl Exchange<'_> {
         if claim_str(&me, "id") != Some(user_id.as_str()) {
             return Err(RedirectError::UserinfoSubject);
         }
-        self.account(me)
+        account(&self.rp.plan.subject, me)
+    }
+}
+
+/// The preset's own checks on validated claims: Google's `hd`, Cognito's `token_use`.
+pub fn preset_checks(plan: &Plan, claims: &Map<String, Json>) -> Result<(), RedirectError> {
+    if let Some(hd) = &plan.hosted_domain
+        && !claim_str(claims, "hd").is_some_and(|c| c.eq_ignore_ascii_case(hd))
+    {
+        return Err(RedirectError::HostedDomain);
+    }
+    if plan.token_use_id && claim_str(claims, "token_use") != Some("id") {
+        return Err(RedirectError::TokenUse);
+    }
+    Ok(())
+}
+
+/// The legacy account from the claims, keyed as the preset says.
+pub fn account(subject: &SubjectKey, claims: Map<String, Json>) -> Result<Verified, RedirectError> {
+    match subject {
+        SubjectKey::Claim(name) => {
+            Verified::from_claims(claims, name).ok_or(RedirectError::NoSubject)
+        }
+        SubjectKey::TenantObject => {
+            let key = tenant_object(&claims).ok_or(RedirectError::NoSubject)?;
+            Ok(Verified {
+                subject: key,
+                claims,
+            })
+        }
     }
 }
 

@@ -5,8 +5,10 @@
 //! Knows nothing of sessions: the runtime keeps [`PendingRedirect`] and finds it again.
 
 pub mod apple;
-mod exchange;
+pub mod exchange;
 pub mod settings;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
