@@ -25,6 +25,9 @@ pub const SECRET_KEYS: &[&str] = &[
     "signer_key",
 ];
 
+/// The key of an IDP's redirect settings, beside its connector's settings.
+pub const REDIRECT_KEY: &str = "redirect";
+
 /// The whole configuration, with defaults filled in.
 #[derive(Debug)]
 pub struct Config {
@@ -371,12 +374,35 @@ impl Config {
             span: Default::default(),
             value: Value::Map(Vec::new()),
         };
-        let node = self.idps.get(name).unwrap_or(&empty);
+        let mut node = self.idps.get(name).unwrap_or(&empty).clone();
+        if let Value::Map(entries) = &mut node.value {
+            entries.retain(|(k, _)| k.name != REDIRECT_KEY);
+        }
         let file = self
             .file
             .clone()
             .unwrap_or_else(|| SourceFile::new("ferry.yaml", ""));
-        read_node(&file, node, &format!("idps.{name}"), env)
+        read_node(&file, &node, &format!("idps.{name}"), env)
+    }
+
+    /// Reads the `redirect` block of one IDP (the `legacy_redirect` step's settings), if
+    /// it has one. The IDP's other settings belong to its password and code connector.
+    pub fn idp_redirect_settings<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        env: &dyn Env,
+    ) -> Option<Result<T, ConfigError>> {
+        let node = self.idps.get(name)?.get(REDIRECT_KEY)?;
+        let file = self
+            .file
+            .clone()
+            .unwrap_or_else(|| SourceFile::new("ferry.yaml", ""));
+        Some(read_node(
+            &file,
+            node,
+            &format!("idps.{name}.{REDIRECT_KEY}"),
+            env,
+        ))
     }
 }
 
@@ -645,6 +671,25 @@ mod tests {
         assert!(
             missing.to_string().contains("`SECRET` is not set"),
             "{missing}"
+        );
+    }
+
+    #[test]
+    fn the_redirect_block_is_read_apart_from_the_connector_settings() {
+        let text = "idps:\n  legacy:\n    token_endpoint: t\n    client_secret: ${SECRET}\n    redirect:\n      client_id: c\n";
+        let vars = env(&[("SECRET", "s")]);
+        let config = parse(text, &vars).unwrap();
+        let settings: Oauth = config.idp_settings("legacy", &vars).unwrap();
+        assert_eq!(settings.token_endpoint, "t");
+        let redirect: Json = config
+            .idp_redirect_settings("legacy", &vars)
+            .expect("a redirect block")
+            .unwrap();
+        assert_eq!(redirect, serde_json::json!({ "client_id": "c" }));
+        assert!(
+            config
+                .idp_redirect_settings::<Json>("other", &vars)
+                .is_none()
         );
     }
 

@@ -93,6 +93,23 @@ pub mod stored_map {
     }
 }
 
+/// Serde for one secret kept in the session store (see [`stored_map`]).
+pub mod stored {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Secret;
+
+    /// Writes the secret's text.
+    pub fn serialize<S: Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(secret.expose())
+    }
+
+    /// Reads it back.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+        Secret::deserialize(deserializer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -155,6 +155,11 @@ pub enum StepKind {
         /// The password, for providers that check both at once.
         password: Option<ExprId>,
     },
+    /// Send the user to the legacy provider and wait for the callback.
+    LegacyRedirect {
+        /// Which provider.
+        idp: IdpId,
+    },
     /// Create or update the local user.
     SaveUser {
         /// The identifier.
@@ -192,6 +197,7 @@ impl StepKind {
             StepKind::LegacyPassword { .. } => "legacy_password",
             StepKind::LegacyOtp { .. } => "legacy_otp",
             StepKind::LegacyTotp { .. } => "legacy_totp",
+            StepKind::LegacyRedirect { .. } => "legacy_redirect",
             StepKind::SaveUser { .. } => "save_user",
             StepKind::Branch { .. } => "branch",
             StepKind::Complete => "complete",
@@ -201,7 +207,10 @@ impl StepKind {
 
     /// Whether the session waits for the user here.
     pub fn waits(&self) -> bool {
-        matches!(self, StepKind::Prompt { .. } | StepKind::LegacyOtp { .. })
+        matches!(
+            self,
+            StepKind::Prompt { .. } | StepKind::LegacyOtp { .. } | StepKind::LegacyRedirect { .. }
+        )
     }
 }
 

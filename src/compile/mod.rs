@@ -182,6 +182,9 @@ impl<'a> Lowering<'a> {
                 code: self.expr(code),
                 password: password.as_ref().map(|e| self.expr(e)),
             },
+            A::LegacyRedirect { idp } => I::LegacyRedirect {
+                idp: self.idp_id(idp, span)?,
+            },
             A::SaveUser(s) => I::SaveUser {
                 identifier: self.expr(&s.identifier),
                 attributes: s

@@ -109,6 +109,12 @@ pub async fn validate(
     Ok(claims)
 }
 
+/// A token's header and claims, decoded but not verified: only to choose how to verify it
+/// (Entra's issuer comes from the token's `tid`), never to trust anything in it.
+pub fn peek(token: &str) -> Result<Parts, IdTokenError> {
+    split(token)
+}
+
 /// Checks the claims of OIDC Core §3.1.3.7 other than the signature, in its order.
 pub fn check_claims(
     claims: &Map<String, Json>,
@@ -163,7 +169,7 @@ fn audience_holds(aud: Option<&Json>, client_id: &str) -> bool {
 }
 
 /// A token's decoded header and claims.
-type Parts = (Map<String, Json>, Map<String, Json>);
+pub type Parts = (Map<String, Json>, Map<String, Json>);
 
 fn split(token: &str) -> Result<Parts, IdTokenError> {
     let mut parts = token.split('.');

@@ -46,6 +46,11 @@ impl JwksCache {
         }
     }
 
+    /// The key set's URI.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
     /// The key a token header names, fetching the set if needed and once more if the `kid`
     /// is unknown.
     pub async fn key(&self, kid: Option<&str>) -> Result<KeyLookup, HttpError> {

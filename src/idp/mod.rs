@@ -19,6 +19,7 @@ pub mod jwks;
 
 pub mod limits;
 pub mod oauth2;
+pub mod redirect;
 
 pub mod user_file;
 

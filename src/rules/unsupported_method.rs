@@ -75,6 +75,7 @@ fn method_of(kind: &StepKind) -> Option<(&crate::syntax::source::Spanned<String>
             },
         ),
         StepKind::LegacyTotp { idp, .. } => (idp, Method::Totp),
+        StepKind::LegacyRedirect { idp } => (idp, Method::Oidc),
         _ => return None,
     })
 }
@@ -147,5 +148,30 @@ mod tests {
         assert!(codes_for("okta", email).is_empty());
         assert!(codes_for("keycloak", totp).is_empty());
         assert!(codes_for("cognito", sms).is_empty());
+    }
+
+    #[test]
+    fn redirect_steps_need_a_provider_with_oidc() {
+        let redirect = "legacy_redirect: { idp: legacy }";
+        assert_eq!(codes_for("user_file", redirect), [Code::UnsupportedMethod]);
+        assert_eq!(codes_for("oauth2", redirect), [Code::UnsupportedMethod]);
+        for provider in ["oidc", "google", "apple", "meta", "entra", "okta"] {
+            assert!(codes_for(provider, redirect).is_empty(), "{provider}");
+        }
+        let password = "legacy_password: { idp: legacy, username: input.identifier, password: input.password }";
+        let text = format!(
+            "journey: j\nidps:\n  legacy: {{ provider: apple }}\nstart: check\nsteps:\n  check:\n    {password}\n    on: {{ else: done }}\n  done:\n    complete: {{}}\n"
+        );
+        let journey = crate::syntax::parse_yaml(&SourceFile::new("j.yaml", text)).unwrap();
+        let found = crate::rules::check(&journey);
+        let diagnostic = found
+            .iter()
+            .find(|d| d.code == Code::UnsupportedMethod)
+            .expect("J301");
+        assert_eq!(
+            diagnostic.message,
+            "apple does not support the `password` method"
+        );
+        assert_eq!(diagnostic.help.as_deref(), Some("apple offers: oidc"));
     }
 }

@@ -34,6 +34,9 @@ pub enum InputError {
     /// A control character in a text field.
     #[error("`{0}` contains a control character")]
     ControlCharacter(String),
+    /// The session waits for the legacy provider's callback, not for input.
+    #[error("this step waits for the provider's callback at `/v1/callback`")]
+    AwaitingCallback,
 }
 
 /// An answer split into what may be stored and what must not.

@@ -10,9 +10,11 @@ use super::Engine;
 use crate::authn::Passwords;
 use crate::authn::password::PasswordError;
 use crate::clock::{SharedClock, SystemClock};
+use crate::compile::ir::StepKind;
 use crate::compile::{self, ir::Journey};
 use crate::config::{Config, Env, ProcessEnv};
 use crate::diag::Diagnostic;
+use crate::idp::redirect::{RedirectClient, Settings as RedirectSettings};
 use crate::idp::{self, Connector};
 use crate::store::{MemorySessions, SessionStore, SqliteUsers, StoreError, UserStore};
 use crate::syntax::Spelling;
@@ -77,6 +79,14 @@ pub struct EngineBuilder {
     sessions: Option<Arc<dyn SessionStore>>,
     clock: SharedClock,
     connectors: BTreeMap<String, Arc<dyn Connector>>,
+    redirects: BTreeMap<String, Arc<RedirectClient>>,
+}
+
+/// The connectors and redirect clients set up so far, by IDP name.
+#[derive(Default)]
+struct Ready {
+    connectors: BTreeMap<String, Arc<dyn Connector>>,
+    redirects: BTreeMap<String, Arc<RedirectClient>>,
 }
 
 impl EngineBuilder {
@@ -89,7 +99,15 @@ impl EngineBuilder {
             sessions: None,
             clock: Arc::new(SystemClock),
             connectors: BTreeMap::new(),
+            redirects: BTreeMap::new(),
         }
+    }
+
+    /// A ready-made redirect client for an IDP name, instead of one built from the
+    /// configuration.
+    pub fn redirect(mut self, idp: impl Into<String>, client: Arc<RedirectClient>) -> Self {
+        self.redirects.insert(idp.into(), client);
+        self
     }
 
     /// Where `${NAME}` references are resolved (default: the process environment).
@@ -138,6 +156,7 @@ impl EngineBuilder {
             journeys: BTreeMap::new(),
             versions: HashMap::new(),
             connectors: BTreeMap::new(),
+            redirects: BTreeMap::new(),
             users,
             sessions,
             passwords,
@@ -145,6 +164,7 @@ impl EngineBuilder {
             limits: self.config.settings.sessions.clone(),
             throttle: self.config.settings.throttle.clone(),
         };
+        let mut ready = Ready::default();
         for mut status in compiled {
             if is_other_spelling(&engine.journeys, &status) {
                 continue;
@@ -152,7 +172,7 @@ impl EngineBuilder {
             if let Some(journey) = status.journey.clone() {
                 status
                     .problems
-                    .extend(self.connect(&journey, &mut engine.connectors).await);
+                    .extend(self.connect(&journey, &mut ready).await);
                 engine
                     .versions
                     .insert((journey.def.id.clone(), journey.version.clone()), journey);
@@ -165,6 +185,8 @@ impl EngineBuilder {
             }
             engine.journeys.insert(status.id.clone(), status);
         }
+        engine.connectors = ready.connectors;
+        engine.redirects = ready.redirects;
         Ok((engine, rejected))
     }
 
@@ -209,17 +231,24 @@ impl EngineBuilder {
         Ok((statuses, rejected))
     }
 
-    /// Sets up the journey's connectors, reusing those already built; returns what failed.
-    async fn connect(
-        &self,
-        journey: &Journey,
-        ready: &mut BTreeMap<String, Arc<dyn Connector>>,
-    ) -> Vec<String> {
+    /// Sets up what the journey's steps need of each IDP (a connector for password and code
+    /// steps, a redirect client for redirect steps), reusing what is built; returns what
+    /// failed.
+    async fn connect(&self, journey: &Journey, ready: &mut Ready) -> Vec<String> {
         let mut problems = Vec::new();
-        for decl in &journey.def.idps {
-            if ready.contains_key(&decl.name) {
+        for (index, decl) in journey.def.idps.iter().enumerate() {
+            let uses = Uses::of(journey, index);
+            if uses.redirect
+                && !ready.redirects.contains_key(&decl.name)
+                && let Err(reason) = self.redirect_client(decl, &mut ready.redirects)
+            {
+                problems.push(format!("IDP `{}`: {reason}", decl.name));
+            }
+            let redirect_only = uses.redirect && !uses.connector;
+            if redirect_only || ready.connectors.contains_key(&decl.name) {
                 continue;
             }
+            let ready = &mut ready.connectors;
             if let Some(given) = self.connectors.get(&decl.name) {
                 ready.insert(decl.name.clone(), given.clone());
                 continue;
@@ -242,6 +271,65 @@ fn is_other_spelling(loaded: &BTreeMap<String, JourneyStatus>, status: &JourneyS
     match (earlier, &status.journey) {
         (Some(a), Some(b)) => a.def == b.def,
         _ => false,
+    }
+}
+
+impl EngineBuilder {
+    fn redirect_client(
+        &self,
+        decl: &crate::compile::ir::Idp,
+        ready: &mut BTreeMap<String, Arc<RedirectClient>>,
+    ) -> Result<(), String> {
+        if let Some(given) = self.redirects.get(&decl.name) {
+            ready.insert(decl.name.clone(), given.clone());
+            return Ok(());
+        }
+        let settings: RedirectSettings = self
+            .config
+            .idp_redirect_settings(&decl.name, self.env.as_ref())
+            .ok_or_else(|| {
+                format!(
+                    "no `redirect` settings under `idps.{}` in the configuration",
+                    decl.name
+                )
+            })?
+            .map_err(|e| e.to_string())?;
+        let client =
+            RedirectClient::new(&decl.name, decl.provider, settings).map_err(|e| e.to_string())?;
+        ready.insert(decl.name.clone(), Arc::new(client));
+        Ok(())
+    }
+}
+
+/// What a journey's steps need of one IDP.
+struct Uses {
+    connector: bool,
+    redirect: bool,
+}
+
+impl Uses {
+    fn of(journey: &Journey, index: usize) -> Self {
+        let mut uses = Self {
+            connector: false,
+            redirect: false,
+        };
+        for step in &journey.def.steps {
+            let (idp, redirect) = match &step.kind {
+                StepKind::LegacyRedirect { idp } => (idp, true),
+                StepKind::LegacyPassword { idp, .. }
+                | StepKind::LegacyOtp { idp, .. }
+                | StepKind::LegacyTotp { idp, .. } => (idp, false),
+                _ => continue,
+            };
+            if idp.0 as usize == index {
+                if redirect {
+                    uses.redirect = true;
+                } else {
+                    uses.connector = true;
+                }
+            }
+        }
+        uses
     }
 }
 

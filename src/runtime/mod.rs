@@ -5,6 +5,7 @@
 mod context;
 pub mod input;
 mod load;
+mod redirect_step;
 pub mod session;
 mod steps;
 pub mod throttle;
@@ -24,6 +25,7 @@ use crate::clock::SharedClock;
 use crate::compile::ir::{FieldKind, Journey, StepId, StepKind};
 use crate::config::SessionSettings;
 use crate::idp::Connector;
+use crate::idp::redirect::{CallbackParams, RedirectClient, state_hash};
 use crate::store::{AcquireError, LeaseToken, SessionStore, StoreError, Stored, UserStore};
 use crate::syntax::ast::FailReason;
 use input::InputError;
@@ -34,6 +36,7 @@ pub struct Engine {
     journeys: BTreeMap<String, JourneyStatus>,
     versions: HashMap<(String, String), Arc<Journey>>,
     connectors: BTreeMap<String, Arc<dyn Connector>>,
+    redirects: BTreeMap<String, Arc<RedirectClient>>,
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
     passwords: Passwords,
@@ -79,6 +82,9 @@ pub enum EngineError {
     /// Too many password checks are in progress; try again shortly.
     #[error("too many sign-ins are in progress; try again shortly")]
     Busy,
+    /// A callback whose `state` is unknown, already used, or not the session's.
+    #[error("the callback's `state` is unknown or was already used")]
+    UnknownState,
 }
 
 impl From<AcquireError> for EngineError {
@@ -130,6 +136,9 @@ pub enum State {
         /// Seconds until the client may try again, when a lock says so.
         #[serde(skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
+        /// The check a legacy redirect failed (`wrong_issuer`, `nonce_mismatch`…).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cause: Option<&'static str>,
     },
 }
 
@@ -166,6 +175,10 @@ pub struct StepView {
     /// Where a legacy code was sent, masked as the provider gave it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sent_to: Option<String>,
+    /// Where to send the user (a `legacy_redirect` step); the provider calls back to
+    /// `/v1/callback`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
 }
 
 /// One field to fill in.
@@ -201,6 +214,8 @@ pub enum End {
         message: String,
         /// When the client may try again (ms since the epoch), if a lock says so.
         retry_at: Option<i64>,
+        /// The check a legacy redirect failed, if that led here.
+        cause: Option<&'static str>,
     },
     /// The journey broke.
     Fault,
@@ -268,6 +283,7 @@ impl Engine {
             proofs: Vec::new(),
             mfa: None,
             code: None,
+            redirect: None,
             requests: 0,
             started_at: now,
             expires_at: now.saturating_add((self.limits.ttl_seconds as i64).saturating_mul(1000)),
@@ -275,6 +291,7 @@ impl Engine {
         let id = SessionId::generate();
         let mut transient = Transient {
             client: client.clone(),
+            session_id: Some(id.clone()),
             ..Transient::default()
         };
         let flow = self
@@ -297,11 +314,51 @@ impl Engine {
         input: &Json,
         client: &Client,
     ) -> Result<Answer, EngineError> {
+        self.resume_session(id, Resume::Input(input), client).await
+    }
+
+    /// Takes the legacy provider's callback: finds the session by the `state`'s hash (an
+    /// index entry used once, then gone), resumes its waiting redirect, and runs on. An
+    /// unknown, used or mismatched `state` is refused and changes nothing.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn callback(
+        &self,
+        params: &CallbackParams,
+        client: &Client,
+    ) -> Result<Answer, EngineError> {
+        let state = params.state.as_ref().ok_or(EngineError::UnknownState)?;
+        let key = redirect_step::state_key(&state_hash(state.expose()));
+        let now = self.clock.now_ms();
+        let (lease, index) = match self.sessions.acquire(&key, now).await {
+            Ok(taken) => taken,
+            Err(AcquireError::Store(e)) => return Err(e.into()),
+            Err(_) => return Err(EngineError::UnknownState),
+        };
+        self.sessions.release(&key, lease, None).await?;
+        let id = std::str::from_utf8(&index.data)
+            .ok()
+            .and_then(SessionId::parse)
+            .ok_or(EngineError::UnknownState)?;
+        match self
+            .resume_session(&id, Resume::Callback(params), client)
+            .await
+        {
+            Err(EngineError::SessionNotFound) => Err(EngineError::UnknownState),
+            other => other,
+        }
+    }
+
+    async fn resume_session(
+        &self,
+        id: &SessionId,
+        resume: Resume<'_>,
+        client: &Client,
+    ) -> Result<Answer, EngineError> {
         let (lease, stored_session) = self
             .sessions
             .acquire(id.expose(), self.clock.now_ms())
             .await?;
-        let outcome = self.advance_held(id, stored_session, input, client).await;
+        let outcome = self.advance_held(id, stored_session, resume, client).await;
         let keep = match &outcome {
             Ok((session, answer)) if matches!(answer.state, State::Waiting { .. }) => Some(session),
             Ok(_) => None,
@@ -348,7 +405,7 @@ impl Engine {
         &self,
         id: &SessionId,
         stored_session: Stored,
-        input: &Json,
+        resume: Resume<'_>,
         client: &Client,
     ) -> Result<(Session, Answer), (Option<Session>, EngineError)> {
         let mut session =
@@ -357,12 +414,20 @@ impl Engine {
         let journey = self
             .version_of(&session)
             .ok_or((None, EngineError::SessionNotFound))?;
+        if let Resume::Callback(params) = &resume {
+            let waiting = journey.step(session.step).map(|s| &s.kind);
+            let at_redirect = matches!(waiting, Some(StepKind::LegacyRedirect { .. }));
+            if !at_redirect || !redirect_step::state_matches(&session, params) {
+                return Err((Some(before), EngineError::UnknownState));
+            }
+        }
         session.requests += 1;
         if session.requests > self.limits.max_requests {
             let end = End::Failed {
                 reason: FailReason::RateLimited,
                 message: "Too many attempts in this session.".into(),
                 retry_at: None,
+                cause: None,
             };
             return Ok((
                 session.clone(),
@@ -376,6 +441,7 @@ impl Engine {
         };
         let mut transient = Transient {
             client: client.clone(),
+            session_id: Some(id.clone()),
             ..Transient::default()
         };
         let resumed = Run {
@@ -384,7 +450,7 @@ impl Engine {
             session: &mut session,
             transient: &mut transient,
         }
-        .resume(&step.kind, Resume::Input(input))
+        .resume(&step.kind, resume)
         .await;
         let flow = match resumed {
             Ok(exec) => {
@@ -505,7 +571,9 @@ impl Engine {
                 reason,
                 message,
                 retry_at,
+                cause,
             }) => State::Failed {
+                cause,
                 reason: Failure::Journey(reason),
                 message,
                 retry_after: retry_at
@@ -515,6 +583,7 @@ impl Engine {
                 reason: Failure::Error(ErrorReason::JourneyError),
                 message: "Sign-in failed because of an error; try again later.".into(),
                 retry_after: None,
+                cause: None,
             },
         };
         if !matches!(state, State::Waiting { .. }) {
@@ -540,6 +609,7 @@ fn view(journey: &Journey, session: &Session) -> StepView {
             title: None,
             fields: Vec::new(),
             sent_to: None,
+            redirect_url: None,
         };
     };
     let code_field = [steps::code_field()];
@@ -569,6 +639,10 @@ fn view(journey: &Journey, session: &Session) -> StepView {
         title,
         fields,
         sent_to,
+        redirect_url: match &step.kind {
+            StepKind::LegacyRedirect { .. } => session.redirect.as_ref().map(|r| r.url.clone()),
+            _ => None,
+        },
     }
 }
 

@@ -72,15 +72,33 @@ pub enum Proof {
         /// `email_otp`, `sms_otp` or `totp`.
         method: String,
     },
+    /// A sign-in at the legacy provider, vouched for by its ID token (or Meta's Graph).
+    LegacyRedirect {
+        /// The IDP's name.
+        idp: String,
+        /// The legacy account.
+        subject: String,
+    },
 }
 
 impl Proof {
-    /// The RFC 8176 `amr` value of the proof.
-    pub fn amr(&self) -> &'static str {
+    /// The RFC 8176 `amr` value of the proof; a federated sign-in has none of its own.
+    pub fn amr(&self) -> Option<&'static str> {
         match self {
-            Proof::LocalPassword { .. } | Proof::LegacyPassword { .. } => "pwd",
-            Proof::LegacyCode { method, .. } if method == "sms_otp" => "sms",
-            Proof::LegacyCode { .. } => "otp",
+            Proof::LocalPassword { .. } | Proof::LegacyPassword { .. } => Some("pwd"),
+            Proof::LegacyCode { method, .. } if method == "sms_otp" => Some("sms"),
+            Proof::LegacyCode { .. } => Some("otp"),
+            Proof::LegacyRedirect { .. } => None,
+        }
+    }
+
+    /// The legacy account a legacy proof is for.
+    pub fn legacy_account(&self) -> Option<(&str, &str)> {
+        match self {
+            Proof::LegacyPassword { idp, subject }
+            | Proof::LegacyCode { idp, subject, .. }
+            | Proof::LegacyRedirect { idp, subject } => Some((idp, subject)),
+            Proof::LocalPassword { .. } => None,
         }
     }
 }
@@ -162,6 +180,9 @@ pub struct Session {
     /// A code sent by a `legacy_otp` step, waiting to be checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<PendingLegacy>,
+    /// A `legacy_redirect` step waiting for the provider's callback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<crate::idp::redirect::PendingRedirect>,
     /// Requests handled so far.
     pub requests: u32,
     /// When it started, ms since the epoch.
@@ -174,18 +195,19 @@ impl Session {
     /// Whether a credential was proven for the session's current user.
     pub fn proven_for_user(&self) -> bool {
         let Some(user) = &self.user else { return false };
-        self.proofs.iter().any(|p| match p {
-            Proof::LocalPassword { user: id } => *id == user.id,
-            Proof::LegacyPassword { idp, subject } | Proof::LegacyCode { idp, subject, .. } => user
+        self.proofs.iter().any(|p| match (p, p.legacy_account()) {
+            (Proof::LocalPassword { user: id }, _) => *id == user.id,
+            (_, Some((idp, subject))) => user
                 .legacy
                 .as_ref()
                 .is_some_and(|(i, s)| i == idp && s == subject),
+            (_, None) => false,
         })
     }
 
     /// The `amr` values of the proofs for the current user, without repeats.
     pub fn amr(&self) -> Vec<&'static str> {
-        let mut amr: Vec<&'static str> = self.proofs.iter().map(Proof::amr).collect();
+        let mut amr: Vec<&'static str> = self.proofs.iter().filter_map(Proof::amr).collect();
         amr.dedup();
         amr
     }
@@ -230,6 +252,7 @@ mod tests {
             }],
             mfa: None,
             code: None,
+            redirect: None,
             requests: 0,
             started_at: 0,
             expires_at: 1,

@@ -13,6 +13,7 @@ use crate::compile::ir::{
     CodeChannel, ConflictPolicy, ExprId, Field, FieldKind, Idp, IdpId, Journey, StepKind,
 };
 use crate::identifier;
+use crate::idp::redirect::CallbackParams;
 use crate::idp::{Connector, FactorKind, LegacyError, Refusal, TotpCheck, Verified};
 use crate::mapping::UserMapping;
 use crate::secret::Secret;
@@ -78,6 +79,8 @@ pub struct Client {
 pub enum Resume<'a> {
     /// The user's answer to the step, from `POST /v1/sessions/{id}`.
     Input(&'a serde_json::Value),
+    /// The legacy provider's answer, from `/v1/callback`.
+    Callback(&'a CallbackParams),
 }
 
 /// Why a waiting step did not take what it was resumed with.
@@ -100,6 +103,10 @@ pub struct Transient {
     pub verified_password: Option<(String, Secret)>,
     /// When a lock seen in this request ends, ms since the epoch.
     pub locked_until: Option<i64>,
+    /// The session's id (a redirect indexes the session by its `state`).
+    pub session_id: Option<super::SessionId>,
+    /// The check a legacy redirect failed in this request, for the answer and the log.
+    pub cause: Option<&'static str>,
 }
 
 /// One step's run, with what it needs around it.
@@ -135,6 +142,13 @@ impl Run<'_> {
                     .await
                     .map_err(Resumed::Fault)
             }
+            (StepKind::LegacyRedirect { .. }, Resume::Input(_)) => {
+                Err(Resumed::Invalid(super::input::InputError::AwaitingCallback))
+            }
+            (StepKind::LegacyRedirect { idp }, Resume::Callback(params)) => self
+                .legacy_redirect_finish(*idp, params)
+                .await
+                .map_err(Resumed::Fault),
             (other, _) => Err(Resumed::Fault(Fault::Broken(format!(
                 "a `{}` step does not wait",
                 other.keyword()
@@ -165,6 +179,7 @@ impl Run<'_> {
                 code,
                 password,
             } => self.legacy_totp(*idp, *username, *code, *password).await,
+            StepKind::LegacyRedirect { idp } => self.legacy_redirect_begin(*idp).await,
             StepKind::SaveUser {
                 identifier,
                 attributes,
@@ -182,6 +197,7 @@ impl Run<'_> {
                     .clone()
                     .unwrap_or_else(|| default_message(*reason).to_owned()),
                 retry_at: self.transient.locked_until,
+                cause: self.transient.cause,
             })),
         }
     }
@@ -585,6 +601,7 @@ impl Run<'_> {
             .rev()
             .find_map(|p| match p {
                 Proof::LegacyCode { method, .. } => Some(method.clone()),
+                Proof::LegacyRedirect { .. } => Some("oidc".to_owned()),
                 _ => None,
             })
             .unwrap_or_else(|| "password".into())
@@ -661,11 +678,9 @@ impl Run<'_> {
         let legacy = self.session.legacy.clone().ok_or_else(|| {
             Fault::Broken("save_user ran without a verified legacy account".into())
         })?;
-        let proven = self.session.proofs.iter().any(|p| match p {
-            Proof::LegacyPassword { idp, subject } | Proof::LegacyCode { idp, subject, .. } => {
-                *idp == legacy.idp && *subject == legacy.subject
-            }
-            Proof::LocalPassword { .. } => false,
+        let proven = self.session.proofs.iter().any(|p| {
+            p.legacy_account()
+                .is_some_and(|(idp, subject)| idp == legacy.idp && subject == legacy.subject)
         });
         if proven {
             Ok(legacy)
@@ -677,9 +692,11 @@ impl Run<'_> {
     async fn hash_verified_password(&self, expr: ExprId, idp: &str) -> Result<String, Fault> {
         let password = self.secret(expr)?;
         let verified = self.transient.verified_password.as_ref();
-        if !verified.is_some_and(|(i, p)| i == idp && p.ct_eq(password.expose())) {
+        let accepted = verified.is_some_and(|(i, p)| i == idp && p.ct_eq(password.expose()));
+        if !accepted && !self.redirected(idp) {
             return Err(Fault::Broken(
-                "save_user may keep only the password the legacy IDP accepted in this request"
+                "save_user may keep only the password the legacy IDP accepted in this request, \
+                 or a new one after a redirect sign-in"
                     .into(),
             ));
         }
@@ -795,6 +812,7 @@ fn store_down(error: &crate::store::StoreError) -> Exec {
         reason: FailReason::Unavailable,
         message: "Sign-in is unavailable right now.".into(),
         retry_at: None,
+        cause: None,
     })
 }
 

@@ -5,6 +5,7 @@ use serde_json::{Value as Json, json};
 
 use super::AppState;
 use super::reply::{self, Reply};
+use crate::idp::redirect::CallbackParams;
 use crate::runtime::{Answer, Client, EngineError, ErrorReason, Failure, SessionId, State};
 use crate::syntax::ast::FailReason;
 
@@ -65,6 +66,22 @@ pub async fn advance(state: &AppState, session: &str, body: Json, client: &Clien
     };
     let input = body.get("input").cloned().unwrap_or(Json::Null);
     match state.engine.advance(&id, &input, client).await {
+        Ok(answer) => answered(state, answer, StatusCode::OK),
+        Err(e) => refused(&e),
+    }
+}
+
+/// `GET /v1/callback?code=…&state=…` or `POST /v1/callback` (form_post): the legacy
+/// provider sends the user back; the waiting session resumes.
+pub async fn callback(state: &AppState, params: Option<CallbackParams>, client: &Client) -> Reply {
+    let Some(params) = params else {
+        return reply::error(
+            StatusCode::BAD_REQUEST,
+            "bad_callback",
+            "the callback's parameters could not be read",
+        );
+    };
+    match state.engine.callback(&params, client).await {
         Ok(answer) => answered(state, answer, StatusCode::OK),
         Err(e) => refused(&e),
     }
@@ -153,6 +170,7 @@ fn refused(error: &EngineError) -> Reply {
         EngineError::SessionBusy => (StatusCode::CONFLICT, "session_busy"),
         EngineError::Input(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
         EngineError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+        EngineError::UnknownState => (StatusCode::BAD_REQUEST, "invalid_state"),
         EngineError::Store(e) => {
             tracing::error!(target: "ferry::server", error = %e, "store failed");
             (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")

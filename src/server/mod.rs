@@ -18,6 +18,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::clock::SharedClock;
+use crate::idp::redirect::CallbackParams;
 use crate::runtime::{Client, Engine};
 use reply::Reply;
 pub use token::Signer;
@@ -112,6 +113,14 @@ pub async fn route(state: &AppState, request: Request<Incoming>, peer: SocketAdd
             api::start(state, journey, &client).await
         }
         (["v1", "sessions", session], Method::GET) => api::show(state, session).await,
+        (["v1", "callback"], Method::GET) => {
+            let query = request.uri().query().unwrap_or_default();
+            api::callback(state, CallbackParams::parse(query), &client).await
+        }
+        (["v1", "callback"], Method::POST) => match reply::read_form(request).await {
+            Ok(body) => api::callback(state, CallbackParams::parse(&body), &client).await,
+            Err(refusal) => refusal,
+        },
         (["v1", "sessions", session], Method::POST) => {
             let session = (*session).to_owned();
             match reply::read_json(request).await {
@@ -159,6 +168,7 @@ fn is_route(segments: &[&str]) -> bool {
             | ["v1", "journeys"]
             | ["v1", "journeys", _, "sessions"]
             | ["v1", "sessions", _]
+            | ["v1", "callback"]
     )
 }
 
@@ -172,4 +182,6 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/journeys/{journey}/sessions",
     "GET /v1/sessions/{session}",
     "POST /v1/sessions/{session}",
+    "GET /v1/callback",
+    "POST /v1/callback",
 ];

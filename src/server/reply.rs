@@ -80,6 +80,35 @@ pub async fn read_json(request: http::Request<Incoming>) -> Result<Json, Reply> 
     Ok(value)
 }
 
+/// Reads a form body (`application/x-www-form-urlencoded`, at most [`MAX_BODY`] bytes) as
+/// text, as a provider's `form_post` sends it.
+pub async fn read_form(request: http::Request<Incoming>) -> Result<String, Reply> {
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    if !is_form {
+        return Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/x-www-form-urlencoded",
+        ));
+    }
+    let body = Limited::new(request.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(unread)?
+        .to_bytes();
+    String::from_utf8(body.to_vec())
+        .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_body", "the form is not UTF-8"))
+}
+
 fn unread(e: Box<dyn std::error::Error + Send + Sync>) -> Reply {
     if e.downcast_ref::<http_body_util::LengthLimitError>()
         .is_some()

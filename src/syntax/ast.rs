@@ -133,6 +133,12 @@ pub enum StepKind {
         /// The password, for providers that check both in one request (Keycloak).
         password: Option<Expr>,
     },
+    /// Send the user to the legacy provider (OIDC code flow); the session waits for the
+    /// callback.
+    LegacyRedirect {
+        /// The provider's name in this journey.
+        idp: Spanned<String>,
+    },
     /// Create or update the local user.
     SaveUser(SaveUser),
     /// Choose an outcome by conditions.
@@ -161,6 +167,7 @@ impl StepKind {
             StepKind::LegacyPassword { .. } => "legacy_password",
             StepKind::LegacyOtp { .. } => "legacy_otp",
             StepKind::LegacyTotp { .. } => "legacy_totp",
+            StepKind::LegacyRedirect { .. } => "legacy_redirect",
             StepKind::SaveUser(_) => "save_user",
             StepKind::Branch { .. } => "branch",
             StepKind::Complete => "complete",
@@ -178,6 +185,7 @@ impl StepKind {
             StepKind::LegacyOtp { .. } | StepKind::LegacyTotp { .. } => {
                 LEGACY_CODE_OUTCOMES.to_vec()
             }
+            StepKind::LegacyRedirect { .. } => LEGACY_REDIRECT_OUTCOMES.to_vec(),
             StepKind::SaveUser(_) => vec!["created", "updated", "conflict"],
             StepKind::Branch { cases } => cases
                 .iter()
@@ -190,7 +198,10 @@ impl StepKind {
 
     /// Whether the session waits for the user at this step.
     pub fn waits(&self) -> bool {
-        matches!(self, StepKind::Prompt(_) | StepKind::LegacyOtp { .. })
+        matches!(
+            self,
+            StepKind::Prompt(_) | StepKind::LegacyOtp { .. } | StepKind::LegacyRedirect { .. }
+        )
     }
 
     /// The legacy IDP the step talks to, if any.
@@ -198,7 +209,8 @@ impl StepKind {
         match self {
             StepKind::LegacyPassword { idp, .. }
             | StepKind::LegacyOtp { idp, .. }
-            | StepKind::LegacyTotp { idp, .. } => Some(idp),
+            | StepKind::LegacyTotp { idp, .. }
+            | StepKind::LegacyRedirect { idp } => Some(idp),
             _ => None,
         }
     }
@@ -211,7 +223,10 @@ impl StepKind {
     /// Every expression in the step's settings, in the order written.
     pub fn expressions(&self) -> Vec<&Expr> {
         match self {
-            StepKind::Prompt(_) | StepKind::Complete | StepKind::Fail { .. } => Vec::new(),
+            StepKind::Prompt(_)
+            | StepKind::Complete
+            | StepKind::Fail { .. }
+            | StepKind::LegacyRedirect { .. } => Vec::new(),
             StepKind::FindUser { identifier } => vec![identifier],
             StepKind::CheckPassword { password } => vec![password],
             StepKind::LegacyPassword {
@@ -267,6 +282,11 @@ pub const LEGACY_CODE_OUTCOMES: &[&str] = &[
     "unavailable",
 ];
 
+/// Outcomes of a legacy redirect: the provider vouched for the user; the user or the
+/// provider's policy refused; a check failed or the answer was unusable; the provider could
+/// not be reached.
+pub const LEGACY_REDIRECT_OUTCOMES: &[&str] = &["success", "denied", "error", "unavailable"];
+
 /// Where a legacy code is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -301,6 +321,7 @@ pub const STEP_KEYWORDS: &[&str] = &[
     "legacy_password",
     "legacy_otp",
     "legacy_totp",
+    "legacy_redirect",
     "save_user",
     "branch",
     "complete",

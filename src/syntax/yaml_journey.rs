@@ -151,6 +151,9 @@ impl Lowering<'_> {
                 code: self.expr(node, "code")?,
                 password: node.get("password").and_then(|n| self.expr_node(n)),
             },
+            "legacy_redirect" => StepKind::LegacyRedirect {
+                idp: self.string(node, "idp")?,
+            },
             "save_user" => StepKind::SaveUser(self.save_user(node)?),
             "branch" => StepKind::Branch {
                 cases: self.expr_map(node),

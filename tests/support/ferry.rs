@@ -38,6 +38,28 @@ impl Ferry {
     /// Starts a server whose configuration is `config_text` (paths relative to the
     /// repository), with `${NAME}` resolved from `env` and data in a temporary folder.
     pub async fn start(config_text: &str, env: &[(String, String)]) -> Self {
+        Self::start_on(Self::reserve().await, config_text, env).await
+    }
+
+    /// A listener on a free loopback port, for a server whose URL must be known before it
+    /// starts (a redirect URI registered with a provider).
+    pub async fn reserve() -> tokio::net::TcpListener {
+        tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind")
+    }
+
+    /// The base URL a reserved listener will serve.
+    pub fn base_of(listener: &tokio::net::TcpListener) -> String {
+        format!("http://{}", listener.local_addr().expect("address"))
+    }
+
+    /// Starts a server on a reserved listener.
+    pub async fn start_on(
+        listener: tokio::net::TcpListener,
+        config_text: &str,
+        env: &[(String, String)],
+    ) -> Self {
         let data = tempfile::tempdir().expect("data dir");
         let env: HashMap<String, String> = env.iter().cloned().collect();
         let file = SourceFile::new("ferry.yaml", config_text);
@@ -56,10 +78,7 @@ impl Ferry {
             "journeys did not compile: {rejected:?}"
         );
         let engine = Arc::new(engine);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let base = Self::base_of(&listener);
         let state = Arc::new(AppState {
             engine: engine.clone(),
             signer,

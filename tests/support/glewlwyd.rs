@@ -132,6 +132,60 @@ impl Glewlwyd {
         }
     }
 
+    /// Registers one more redirect URI for the confidential client (a Ferry callback).
+    pub async fn allow_redirect_uri(&self, uri: &str) {
+        let admin = Admin::login(&self.base).await;
+        let mut client = client_body();
+        client["redirect_uri"]
+            .as_array_mut()
+            .expect("redirect URIs")
+            .push(Json::String(uri.to_owned()));
+        admin
+            .call("PUT", &format!("/client/{CLIENT_ID}"), client)
+            .await;
+    }
+
+    /// Signs `user` in through the login API and follows an authorization request with the
+    /// session cookie; returns where Glewlwyd redirects (the callback, with the code).
+    pub async fn authorize(&self, url: &str, user: &LegacyUser) -> String {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let answer = client
+            .post(format!("{}/api/auth/", self.base))
+            .json(&json!({ "username": user.username, "password": user.password }))
+            .send()
+            .await
+            .expect("login");
+        assert!(
+            answer.status().is_success(),
+            "login answered {}",
+            answer.status()
+        );
+        let cookie = answer
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("GLEWLWYD2_SESSION_ID="))
+            .and_then(|v| v.split(';').next())
+            .expect("session cookie")
+            .to_owned();
+        let answer = client
+            .get(format!("{url}&g_continue"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("authorize");
+        answer
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .expect("a redirect")
+            .to_owned()
+    }
+
     async fn launch() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
@@ -202,20 +256,7 @@ impl Glewlwyd {
             )
             .await;
         admin.call("POST", "/mod/plugin/", self.oidc_plugin()).await;
-        admin
-            .call(
-                "POST",
-                "/client/",
-                json!({
-                    "client_id": CLIENT_ID, "name": "Ferry integration tests", "enabled": true,
-                    "confidential": true, "client_secret": CLIENT_SECRET,
-                    "redirect_uri": ["http://127.0.0.1:8976/callback"],
-                    "authorization_type": ["code", "password", "refresh_token"],
-                    "token_endpoint_auth_method": ["client_secret_basic", "client_secret_post"],
-                    "scope": []
-                }),
-            )
-            .await;
+        admin.call("POST", "/client/", client_body()).await;
         for user in [ALICE, BOB, CAROL] {
             admin.call("POST", "/user/", json!({
                 "username": user.username, "password": user.password, "name": user.name,
@@ -250,6 +291,17 @@ impl Glewlwyd {
             }
         })
     }
+}
+
+fn client_body() -> Json {
+    json!({
+        "client_id": CLIENT_ID, "name": "Ferry integration tests", "enabled": true,
+        "confidential": true, "client_secret": CLIENT_SECRET,
+        "redirect_uri": ["http://127.0.0.1:8976/callback"],
+        "authorization_type": ["code", "password", "refresh_token"],
+        "token_endpoint_auth_method": ["client_secret_basic", "client_secret_post"],
+        "scope": []
+    })
 }
 
 impl Drop for Glewlwyd {

@@ -6,11 +6,13 @@
     reason = "each test binary uses a different part of the support code"
 )]
 
+pub mod bad_op;
 pub mod cognito;
 pub mod ferry;
 pub mod fixture;
 pub mod glewlwyd;
 pub mod import;
+pub mod oidc_provider;
 pub mod totp;
 
 /// Decides what to do when a peer a test needs is absent: skip with a printed reason, or
