@@ -64,6 +64,8 @@ pub struct Settings {
     pub passwords: PasswordSettings,
     /// Brute-force protection for local logins.
     pub throttle: ThrottleSettings,
+    /// `ferry lint`'s rule levels and acknowledgements.
+    pub lint: crate::rules::LintSettings,
 }
 
 impl Default for Settings {
@@ -78,6 +80,7 @@ impl Default for Settings {
             token: TokenSettings::default(),
             passwords: PasswordSettings::default(),
             throttle: ThrottleSettings::default(),
+            lint: crate::rules::LintSettings::default(),
         }
     }
 }

@@ -28,13 +28,30 @@ pub struct Compiled {
 
 /// Reads, checks and compiles a journey file in either spelling.
 pub fn compile_source(file: &Arc<SourceFile>) -> Result<Compiled, Vec<Diagnostic>> {
+    compile_source_with(file, &rules::Options::default())
+}
+
+/// Reads, checks with the given rule options, and compiles a journey file.
+pub fn compile_source_with(
+    file: &Arc<SourceFile>,
+    options: &rules::Options,
+) -> Result<Compiled, Vec<Diagnostic>> {
     let journey = syntax::parse(file)?;
-    compile(&journey, file.text())
+    compile_with(&journey, file.text(), options)
 }
 
 /// Checks a journey's AST with every rule and, if no error is found, builds its IR.
 pub fn compile(journey: &ast::Journey, source_text: &str) -> Result<Compiled, Vec<Diagnostic>> {
-    let diagnostics = rules::check(journey);
+    compile_with(journey, source_text, &rules::Options::default())
+}
+
+/// [`compile`] with rule levels, acknowledgements and deployment facts.
+pub fn compile_with(
+    journey: &ast::Journey,
+    source_text: &str,
+    options: &rules::Options,
+) -> Result<Compiled, Vec<Diagnostic>> {
+    let diagnostics = rules::check_with(journey, options);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }

@@ -48,9 +48,22 @@ codes! {
     UnhandledOutcome = "J104", "unhandled-outcome", Error;
     UnreachableStep = "J105", "unreachable-step", Warning;
     DuplicateName = "J106", "duplicate-name", Error;
+    WaitFreeCycle = "J107", "wait-free-cycle", Error;
+    NeverMigrates = "J108", "never-migrates", Warning;
+    BadAcknowledgement = "J109", "bad-acknowledgement", Error;
+    UnusedAcknowledgement = "J110", "unused-acknowledgement", Warning;
     ExpressionSyntax = "J201", "expression-syntax", Error;
     UnknownVariable = "J202", "unknown-variable", Error;
+    VariableNotAvailable = "J203", "variable-not-available", Warning;
     UnsupportedMethod = "J301", "unsupported-method", Error;
+    SaveUnverified = "J501", "save-unverified", Error;
+    SecretInJourney = "J502", "secret-in-journey", Error;
+    PasswordOverHttp = "J503", "password-over-http", Error;
+    PasswordGrant = "J504", "password-grant", Warning;
+    IdentifierNotNormalized = "J505", "identifier-not-normalized", Warning;
+    UnboundedCodeRetry = "J506", "unbounded-code-retry", Warning;
+    ConditionSkipsSecurity = "J507", "condition-skips-security", Warning;
+    CompleteUnverified = "J508", "complete-unverified", Error;
 }
 
 impl Code {

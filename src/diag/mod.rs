@@ -7,7 +7,7 @@ mod codes;
 mod render;
 
 pub use codes::Code;
-pub use render::{ColorChoice, render_human, render_json};
+pub use render::{ColorChoice, JsonDiagnostic, render_human, render_json};
 
 use crate::syntax::source::Span;
 
@@ -55,8 +55,29 @@ pub struct Diagnostic {
     pub label: Option<String>,
     /// Further places worth showing.
     pub secondary: Vec<Label>,
-    /// How to fix it, where a fix is known.
-    pub help: Option<String>,
+    /// How to fix it, where a fix is known (boxed, to keep diagnostics small).
+    pub help: Option<Box<str>>,
+    /// Set when the journey's author accepted this finding, with the stated reason.
+    pub acknowledged: Option<Box<Acknowledged>>,
+}
+
+/// Where an acknowledgement was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckSource {
+    /// In the journey file itself.
+    Journey,
+    /// In the `lint` section of `ferry.yaml`.
+    Config,
+}
+
+/// An accepted finding's reason, and where it was accepted.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Acknowledged {
+    /// Why the finding is accepted.
+    pub reason: String,
+    /// Where the acknowledgement is written.
+    pub source: AckSource,
 }
 
 impl Diagnostic {
@@ -70,6 +91,7 @@ impl Diagnostic {
             label: None,
             secondary: Vec::new(),
             help: None,
+            acknowledged: None,
         }
     }
 
@@ -81,7 +103,7 @@ impl Diagnostic {
 
     /// Adds help text.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(help.into().into_boxed_str());
         self
     }
 
@@ -94,9 +116,14 @@ impl Diagnostic {
         self
     }
 
-    /// Whether this finding stops compilation.
+    /// Whether this finding stops compilation: an error nobody acknowledged.
     pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
+        self.severity == Severity::Error && self.acknowledged.is_none()
+    }
+
+    /// Whether this finding counts: it was not acknowledged.
+    pub fn is_open(&self) -> bool {
+        self.acknowledged.is_none()
     }
 }
 

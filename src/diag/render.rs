@@ -83,6 +83,9 @@ pub struct JsonDiagnostic<'a> {
     /// How to fix it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<&'a str>,
+    /// Why the finding is accepted, and where that is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<&'a super::Acknowledged>,
 }
 
 /// Converts one file's diagnostics into their JSON form.
@@ -108,6 +111,7 @@ pub fn render_json<'a>(
                 offset: [d.span.start, d.span.end],
                 label: d.label.as_deref(),
                 help: d.help.as_deref(),
+                acknowledged: d.acknowledged.as_deref(),
             }
         })
         .collect()

@@ -1,5 +1,9 @@
 //! `ferry lint`: finds journey files, runs the front ends and every rule, and renders the
-//! findings for people or tools. Never reaches the network, a store or the runtime.
+//! findings for people or tools (compiler-style text, JSON, SARIF 2.1.0, GitHub workflow
+//! annotations). Never reaches the network, a store or the runtime.
+
+mod github;
+mod sarif;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,7 +11,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::compile;
+use crate::config::{Config, ConfigError, Env};
 use crate::diag::{self, ColorChoice, Diagnostic, Severity};
+use crate::rules::{Deployment, Options, OptionsError};
 use crate::syntax::Spelling;
 use crate::syntax::source::SourceFile;
 
@@ -42,55 +48,119 @@ pub enum LintError {
     /// A path given is neither a journey file nor a folder.
     #[error("`{0}` is not a journey file (`.yaml`, `.yml`, `.journey`) or a folder")]
     NotAJourney(PathBuf),
+    /// The configuration could not be read.
+    #[error("cannot use the configuration")]
+    Config(#[from] ConfigError),
+    /// The configuration's `lint` section is wrong.
+    #[error("{file}: {source}")]
+    Options {
+        /// The configuration file.
+        file: String,
+        /// What is wrong.
+        #[source]
+        source: OptionsError,
+    },
+}
+
+/// Reads the rule options from a configuration file: levels, acknowledgements, and the IDP
+/// facts some rules check. `${NAME}` references in IDP settings are not resolved.
+pub fn options_from_config(path: &Path, env: &dyn Env) -> Result<Options, LintError> {
+    let config = Config::load(path, env)?;
+    let deployment = Deployment::from_config(&config);
+    Options::new(&config.settings.lint, Some(deployment)).map_err(|source| LintError::Options {
+        file: path.display().to_string(),
+        source,
+    })
 }
 
 impl Report {
-    /// How many findings have a severity.
+    /// How many open (not acknowledged) findings have a severity.
     pub fn count(&self, severity: Severity) -> usize {
+        self.open().filter(|(_, d)| d.severity == severity).count()
+    }
+
+    /// How many findings were acknowledged.
+    pub fn acknowledged(&self) -> usize {
+        self.all().filter(|(_, d)| !d.is_open()).count()
+    }
+
+    /// Every finding with its file.
+    pub fn all(&self) -> impl Iterator<Item = (&SourceFile, &Diagnostic)> {
         self.files
             .iter()
-            .flat_map(|f| &f.diagnostics)
-            .filter(|d| d.severity == severity)
-            .count()
+            .flat_map(|f| f.diagnostics.iter().map(move |d| (&*f.file, d)))
+    }
+
+    /// The findings nobody acknowledged, with their files.
+    pub fn open(&self) -> impl Iterator<Item = (&SourceFile, &Diagnostic)> {
+        self.all().filter(|(_, d)| d.is_open())
+    }
+
+    /// Whether the run found something that fails it: an error, or with `deny_warnings` a
+    /// warning. Acknowledged findings never fail a run.
+    pub fn failed(&self, deny_warnings: bool) -> bool {
+        self.count(Severity::Error) > 0 || (deny_warnings && self.count(Severity::Warning) > 0)
+    }
+
+    /// SARIF 2.1.0 for code-scanning tools; acknowledged findings carry a suppression.
+    pub fn sarif(&self) -> serde_json::Value {
+        sarif::render(self)
+    }
+
+    /// GitHub Actions workflow commands, one annotation per open finding.
+    pub fn github(&self) -> String {
+        github::render(self)
     }
 
     /// Compiler-style text for people.
     pub fn human(&self, color: ColorChoice) -> String {
-        let mut out: String = self
-            .files
-            .iter()
-            .map(|f| diag::render_human(&f.file, &f.diagnostics, color))
-            .collect();
+        let mut out = String::new();
+        for f in &self.files {
+            let open: Vec<Diagnostic> = f
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_open())
+                .cloned()
+                .collect();
+            out.push_str(&diag::render_human(&f.file, &open, color));
+        }
         let (errors, warnings) = (self.count(Severity::Error), self.count(Severity::Warning));
         out.push_str(&format!(
-            "{} file{} checked: {errors} error{}, {warnings} warning{}\n",
+            "{} file{} checked: {errors} error{}, {warnings} warning{}",
             self.files.len(),
             plural(self.files.len()),
             plural(errors),
             plural(warnings)
         ));
+        match self.acknowledged() {
+            0 => out.push('\n'),
+            n => out.push_str(&format!(" ({n} acknowledged)\n")),
+        }
         out
     }
 
-    /// JSON for tools: `{ "diagnostics": [...], "summary": {...} }`.
+    /// JSON for tools: `{ "diagnostics": [...], "acknowledged": [...], "summary": {...} }`;
+    /// acknowledged findings are listed apart, each with its reason.
     pub fn json(&self) -> serde_json::Value {
         #[derive(Serialize)]
         struct Summary {
             files: usize,
             errors: usize,
             warnings: usize,
+            acknowledged: usize,
         }
-        let diagnostics: Vec<_> = self
+        let (open, acked): (Vec<_>, Vec<_>) = self
             .files
             .iter()
             .flat_map(|f| diag::render_json(&f.file, &f.diagnostics))
-            .collect();
+            .partition(|d| d.acknowledged.is_none());
         let summary = Summary {
             files: self.files.len(),
             errors: self.count(Severity::Error),
             warnings: self.count(Severity::Warning),
+            acknowledged: self.acknowledged(),
         };
-        serde_json::json!({ "diagnostics": diagnostics, "summary": summary })
+        serde_json::json!({ "diagnostics": open, "acknowledged": acked, "summary": summary })
     }
 }
 
@@ -99,7 +169,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// Lints every journey file under the given paths (folders are searched recursively).
-pub fn lint_paths(paths: &[PathBuf]) -> Result<Report, LintError> {
+pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, LintError> {
     let mut files = Vec::new();
     for path in paths {
         collect(path, true, &mut files)?;
@@ -110,14 +180,14 @@ pub fn lint_paths(paths: &[PathBuf]) -> Result<Report, LintError> {
             path: path.clone(),
             source,
         })?;
-        report.files.push(lint_file(file));
+        report.files.push(lint_file(file, options));
     }
     Ok(report)
 }
 
 /// Lints one journey source.
-pub fn lint_file(file: Arc<SourceFile>) -> FileReport {
-    let diagnostics = match compile::compile_source(&file) {
+pub fn lint_file(file: Arc<SourceFile>, options: &Options) -> FileReport {
+    let diagnostics = match compile::compile_source_with(&file, options) {
         Ok(compiled) => compiled.warnings,
         Err(diagnostics) => diagnostics,
     };

@@ -34,6 +34,7 @@ step ask = prompt(identifier: text)
 step done = complete()
 ```
 "#,
+    configurable: false,
     check: Some(check),
 };
 

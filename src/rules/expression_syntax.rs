@@ -27,6 +27,7 @@ save:
   save_user: { identifier: input.identifier, attributes: { email: "claims.email | lower" } }
 ```
 "#,
+    configurable: false,
     check: Some(check),
 };
 

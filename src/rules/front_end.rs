@@ -29,6 +29,7 @@ steps:
     prompt: { fields: { identifier: text } }
 ```
 "#,
+    configurable: false,
     check: None,
 };
 
@@ -58,6 +59,7 @@ steps:
     prompt: { fields: { identifier: text } }
 ```
 "#,
+    configurable: false,
     check: None,
 };
 
@@ -87,6 +89,7 @@ steps:
     on: { found: done, not_found: done }
 ```
 "#,
+    configurable: false,
     check: None,
 };
 

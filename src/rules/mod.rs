@@ -1,10 +1,27 @@
 //! Journey rules: one file per rule, each with its code, documentation and check. The checks
-//! run over the AST and a symbol table; the compiler refuses a journey any error-level rule
+//! run over the AST (whichever spelling it came from), a symbol table and, when `ferry.yaml`
+//! is given, what it says about each IDP; the compiler refuses a journey any error-level rule
 //! flags, and `ferry lint` reports them all. Never reaches the network, a store or the runtime.
+//!
+//! Rules about kinds of step ask the AST what a step is (a security step, a legacy check, a
+//! wait, a code check) rather than naming kinds, so new kinds are covered once they answer.
 
+mod acknowledgement;
+mod complete_unverified;
+mod condition_skips_security;
+mod deployment;
 mod duplicate_name;
 mod expression_syntax;
 mod front_end;
+mod graph;
+mod identifier_not_normalized;
+mod never_migrates;
+mod options;
+mod password_grant;
+mod password_over_http;
+mod save_unverified;
+mod secret_in_journey;
+mod unbounded_code_retry;
 mod unhandled_outcome;
 mod unknown_idp;
 mod unknown_outcome;
@@ -12,6 +29,11 @@ mod unknown_step;
 mod unknown_variable;
 mod unreachable_step;
 mod unsupported_method;
+mod variable_not_available;
+mod wait_free_cycle;
+
+pub use deployment::{Deployment, IdpSettings, SettingUrl};
+pub use options::{Level, LintSettings, Options, OptionsError};
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -28,6 +50,9 @@ pub struct Rule {
     pub summary: &'static str,
     /// Markdown: what it flags, why it matters, a failing example, the fixed form.
     pub doc: &'static str,
+    /// Whether configuration may change its severity and journeys may acknowledge it; the
+    /// rules the compiler depends on (names, outcomes, syntax) are fixed.
+    pub configurable: bool,
     /// The check, run over every journey.
     pub check: Option<fn(&Context<'_>, &mut Vec<Diagnostic>)>,
 }
@@ -46,9 +71,22 @@ pub static REGISTRY: &[&Rule] = &[
     &unhandled_outcome::RULE,
     &unreachable_step::RULE,
     &duplicate_name::RULE,
+    &wait_free_cycle::RULE,
+    &never_migrates::RULE,
+    &acknowledgement::BAD,
+    &acknowledgement::UNUSED,
     &expression_syntax::RULE,
     &unknown_variable::RULE,
+    &variable_not_available::RULE,
     &unsupported_method::RULE,
+    &save_unverified::RULE,
+    &secret_in_journey::RULE,
+    &password_over_http::RULE,
+    &password_grant::RULE,
+    &identifier_not_normalized::RULE,
+    &unbounded_code_retry::RULE,
+    &condition_skips_security::RULE,
+    &complete_unverified::RULE,
 ];
 
 /// The rule that reports a code.
@@ -68,11 +106,13 @@ pub struct Context<'a> {
     pub fields: BTreeSet<&'a str>,
     /// Every expression, with the index of its step and what checking it found.
     pub exprs: Vec<(usize, &'a Expr, Checked)>,
+    /// What `ferry.yaml` says about the IDPs, when linting with it.
+    pub deployment: Option<&'a Deployment>,
 }
 
 impl<'a> Context<'a> {
     /// Builds the symbol tables and checks every expression once.
-    pub fn new(journey: &'a Journey) -> Self {
+    pub fn new(journey: &'a Journey, deployment: Option<&'a Deployment>) -> Self {
         let mut steps = HashMap::new();
         for (i, step) in journey.steps.iter().enumerate() {
             steps.entry(step.id.value.as_str()).or_insert(i);
@@ -106,6 +146,7 @@ impl<'a> Context<'a> {
             idps,
             fields,
             exprs,
+            deployment,
         }
     }
 
@@ -118,15 +159,23 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Runs every rule over a journey; diagnostics come back in source order.
+/// Runs every rule over a journey with default severities and the journey's own
+/// acknowledgements; diagnostics come back in source order.
 pub fn check(journey: &Journey) -> Vec<Diagnostic> {
-    let context = Context::new(journey);
+    check_with(journey, &Options::default())
+}
+
+/// Runs every rule over a journey, then applies the configured severities and the
+/// acknowledgements (the journey's own first, then those in configuration).
+pub fn check_with(journey: &Journey, options: &Options) -> Vec<Diagnostic> {
+    let context = Context::new(journey, options.deployment.as_ref());
     let mut out = Vec::new();
     for rule in REGISTRY {
         if let Some(check) = rule.check {
             check(&context, &mut out);
         }
     }
+    let mut out = options.apply(journey, out);
     out.sort_by_key(|d| (d.span.start, d.code));
     out
 }

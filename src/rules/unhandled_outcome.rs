@@ -30,6 +30,7 @@ check_legacy:
   on: { success: save, invalid_credentials: wrong, else: unavailable }
 ```
 "#,
+    configurable: false,
     check: Some(check),
 };
 

@@ -30,6 +30,7 @@ lookup:
   on: { found: check, not_found: legacy }
 ```
 "#,
+    configurable: false,
     check: Some(check),
 };
 

@@ -32,6 +32,7 @@ steps:
     on: { submitted: lookup }
 ```
 "#,
+    configurable: false,
     check: Some(check),
 };
 

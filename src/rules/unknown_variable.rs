@@ -28,6 +28,7 @@ lookup:
   find_user: { identifier: input.identifier }
 ```
 "#,
+    configurable: false,
     check: Some(check),
 };
 

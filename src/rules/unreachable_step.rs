@@ -38,6 +38,7 @@ steps:
     complete: {}
 ```
 "#,
+    configurable: true,
     check: Some(check),
 };
 

@@ -38,6 +38,7 @@ steps:
     legacy_password: { idp: legacy, username: input.identifier, password: input.password }
 ```
 "#,
+    configurable: false,
     check: Some(check),
 };
 

@@ -18,6 +18,17 @@ pub struct Journey {
     pub start: Spanned<String>,
     /// The steps, in the order written.
     pub steps: Vec<Step>,
+    /// Lint findings the author accepts for this journey, each with the reason.
+    pub acknowledgements: Vec<Acknowledgement>,
+}
+
+/// A lint rule whose findings the journey's author accepts, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Acknowledgement {
+    /// The rule's code (`J504`) or name (`password-grant`), as written.
+    pub rule: Spanned<String>,
+    /// Why the findings are accepted; shown with them in every output.
+    pub reason: Spanned<String>,
 }
 
 /// A legacy provider used by a journey.
@@ -215,6 +226,85 @@ impl StepKind {
         }
     }
 
+    /// Whether the step checks a credential (locally or with a legacy provider): the steps a
+    /// journey must not skip. New credential-checking kinds belong here.
+    pub fn is_security_step(&self) -> bool {
+        matches!(
+            self,
+            StepKind::CheckPassword { .. }
+                | StepKind::LegacyPassword { .. }
+                | StepKind::LegacyOtp { .. }
+                | StepKind::LegacyTotp { .. }
+        )
+    }
+
+    /// Whether the step checks a credential with a legacy provider.
+    pub fn is_legacy_check(&self) -> bool {
+        self.is_security_step() && self.idp().is_some()
+    }
+
+    /// Whether taking `outcome` means this step proved the user's credential.
+    pub fn proves(&self, outcome: &str) -> bool {
+        self.is_security_step() && outcome == "success"
+    }
+
+    /// Whether the step checks a one-time or authenticator code, which can be guessed.
+    pub fn checks_code(&self) -> bool {
+        matches!(
+            self,
+            StepKind::LegacyOtp { .. } | StepKind::LegacyTotp { .. }
+        )
+    }
+
+    /// Whether the step records the user as migrated.
+    pub fn marks_migrated(&self) -> bool {
+        matches!(self, StepKind::SaveUser(_))
+    }
+
+    /// The password the step sends to a legacy provider, if it sends one.
+    pub fn sent_password(&self) -> Option<&Expr> {
+        match self {
+            StepKind::LegacyPassword { password, .. } => Some(password),
+            StepKind::LegacyTotp { password, .. } => password.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The settings whose values are credentials (passwords, codes): they must come from
+    /// what the user typed, never be written in the journey.
+    pub fn secret_expressions(&self) -> Vec<&Expr> {
+        match self {
+            StepKind::CheckPassword { password } => vec![password],
+            StepKind::LegacyPassword { password, .. } => vec![password],
+            StepKind::LegacyTotp { code, password, .. } => {
+                std::iter::once(code).chain(password).collect()
+            }
+            StepKind::SaveUser(save) => save.password.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// What taking `outcome` adds to the expression context.
+    pub fn provides(&self, outcome: &str) -> Vec<Provided<'_>> {
+        match (self, outcome) {
+            (StepKind::Prompt(p), "submitted") => p
+                .fields
+                .iter()
+                .map(|f| Provided::Input {
+                    name: &f.name.value,
+                    secret: f.kind.value.is_secret(),
+                })
+                .collect(),
+            (StepKind::FindUser { .. }, "found") => vec![Provided::Root("user")],
+            (StepKind::SaveUser(_), "created" | "updated") => vec![Provided::Root("user")],
+            (StepKind::LegacyPassword { .. }, "mfa_required") => vec![Provided::Root("mfa")],
+            (kind, "success") if kind.is_legacy_check() => {
+                vec![Provided::Root("claims"), Provided::Root("legacy")]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether the journey ends at this step.
     pub fn is_terminal(&self) -> bool {
         matches!(self, StepKind::Complete | StepKind::Fail { .. })
@@ -249,6 +339,20 @@ impl StepKind {
             StepKind::Branch { cases } => cases.iter().map(|(_, e)| e).collect(),
         }
     }
+}
+
+/// Something a step's outcome puts into the expression context.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provided<'a> {
+    /// `input.<name>`; a secret field lasts only until the session next waits for the user.
+    Input {
+        /// The field.
+        name: &'a str,
+        /// Whether it is a password or code.
+        secret: bool,
+    },
+    /// A top-level variable whose fields become readable: `claims`, `legacy`, `user`, `mfa`.
+    Root(&'static str),
 }
 
 /// Outcomes of a local credential check.

@@ -2,8 +2,8 @@
 //! lowered into the AST.
 
 use super::ast::{
-    CodeChannel, ConflictPolicy, Edge, Expr, FailReason, Field, FieldKind, IdpDecl, Journey,
-    Normalization, Prompt, STEP_KEYWORDS, SaveUser, Step, StepKind,
+    Acknowledgement, CodeChannel, ConflictPolicy, Edge, Expr, FailReason, Field, FieldKind,
+    IdpDecl, Journey, Normalization, Prompt, STEP_KEYWORDS, SaveUser, Step, StepKind,
 };
 use super::source::{SourceFile, Span, Spanned};
 use super::yaml::{Key, Node, Value};
@@ -40,6 +40,7 @@ impl Lowering<'_> {
             .iter()
             .filter_map(|(k, v)| self.step(k, v))
             .collect();
+        let acknowledgements = self.acknowledgements(root);
         Some(Journey {
             id,
             description,
@@ -47,7 +48,21 @@ impl Lowering<'_> {
             idps,
             start,
             steps,
+            acknowledgements,
         })
+    }
+
+    fn acknowledgements(&mut self, root: &Node) -> Vec<Acknowledgement> {
+        let entries = self.entries(root, "acknowledge");
+        entries
+            .iter()
+            .filter_map(|(key, node)| {
+                Some(Acknowledgement {
+                    rule: name(key),
+                    reason: self.string_node(node)?,
+                })
+            })
+            .collect()
     }
 
     fn normalization(&mut self, node: &Node) -> Spanned<Normalization> {
