@@ -77,3 +77,209 @@ fn a_missing_path_is_a_tool_failure() {
     assert_eq!(code, 2, "{output}");
     assert!(output.contains("cannot read"), "{output}");
 }
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
+}
+
+/// A journey with one warning (J504, the password grant) and nothing else.
+const GRANT: &str = "journey: grant
+idps:
+  legacy: { provider: keycloak }
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
+";
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(dir.path(), "grant.yaml", GRANT);
+
+    let (code, output) = ferry(&["lint", &path]);
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("0 errors, 1 warning"), "{output}");
+
+    let (code, output) = ferry(&["lint", "--deny", "warnings", &path]);
+    assert_eq!(code, 1, "{output}");
+}
+
+#[test]
+fn an_inline_acknowledgement_keeps_the_finding_visible_but_passing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = GRANT.replace(
+        "start: ask",
+        "acknowledge:\n  password-grant: Keycloak is retired in June.\nstart: ask",
+    );
+    let path = write(dir.path(), "grant.yaml", &text);
+
+    let (code, output) = ferry(&["lint", "--deny", "warnings", "--format", "json", &path]);
+
+    assert_eq!(code, 0, "{output}");
+    let report: serde_json::Value = serde_json::from_str(&output).expect("JSON");
+    assert_eq!(report["diagnostics"].as_array().map(Vec::len), Some(0));
+    let acked = &report["acknowledged"][0];
+    assert_eq!(acked["code"], "J504");
+    assert_eq!(
+        acked["acknowledged"]["reason"],
+        "Keycloak is retired in June."
+    );
+    assert_eq!(acked["acknowledged"]["source"], "journey");
+    assert_eq!(report["summary"]["acknowledged"], 1);
+}
+
+#[test]
+fn ferry_yaml_sets_levels_and_acknowledges_per_journey() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(dir.path(), "grant.yaml", GRANT);
+    let error = write(
+        dir.path(),
+        "error.yaml",
+        "lint:\n  rules: { password-grant: error }\n",
+    );
+    let off = write(dir.path(), "off.yaml", "lint:\n  rules: { J504: off }\n");
+    let acked = write(
+        dir.path(),
+        "acked.yaml",
+        "lint:\n  acknowledge:\n    grant: { J504: Only until the cut-over. }\n",
+    );
+
+    let (code, output) = ferry(&["lint", "--config", &error, &path]);
+    assert_eq!(code, 1, "{output}");
+    assert!(output.contains("1 error, 0 warnings"), "{output}");
+
+    let (code, output) = ferry(&["lint", "--config", &off, "--deny", "warnings", &path]);
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("0 errors, 0 warnings\n"), "{output}");
+
+    let (code, output) = ferry(&["lint", "--config", &acked, "--format", "sarif", &path]);
+    assert_eq!(code, 0, "{output}");
+    let sarif: serde_json::Value = serde_json::from_str(&output).expect("SARIF");
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "J504");
+    assert_eq!(result["suppressions"][0]["kind"], "external");
+    assert_eq!(
+        result["suppressions"][0]["justification"],
+        "Only until the cut-over."
+    );
+}
+
+#[test]
+fn configuring_a_rule_the_compiler_needs_is_a_tool_failure() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(dir.path(), "grant.yaml", GRANT);
+    let config = write(
+        dir.path(),
+        "ferry.yaml",
+        "lint:\n  rules: { unknown-step: off }\n",
+    );
+
+    let (code, output) = ferry(&["lint", "--config", &config, &path]);
+
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        output.contains("`unknown-step` cannot be configured"),
+        "{output}"
+    );
+}
+
+#[test]
+fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = broken_copy(dir.path());
+    let acked = GRANT.replace(
+        "start: ask",
+        "acknowledge:\n  password-grant: Keycloak is retired in June.\nstart: ask",
+    );
+    let grant = write(dir.path(), "grant.yaml", &acked);
+
+    let (code, output) = ferry(&["lint", "--format", "sarif", &broken, &grant]);
+
+    assert_eq!(code, 1, "{output}");
+    let sarif: serde_json::Value = serde_json::from_str(&output).expect("SARIF");
+    let schema_text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif-schema-2.1.0.json"),
+    )
+    .expect("schema");
+    // The official schema's `run.language` pattern has a bare `]`, a literal in ECMA-262 but
+    // refused by the meta-schema's `regex` format check; escaping it keeps its meaning.
+    let schema_text = schema_text.replace("[a-zA-Z]{2}]?$", "[a-zA-Z]{2}\\\\]?$");
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let mut wrong = sarif.clone();
+    wrong["runs"][0]["results"][0]["level"] = "fatal".into();
+    assert!(
+        !validator.is_valid(&wrong),
+        "the schema must refuse an unknown level"
+    );
+
+    let run = &sarif["runs"][0];
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = run["results"].as_array().expect("results");
+    let unknown = results
+        .iter()
+        .find(|r| r["ruleId"] == "J101")
+        .expect("J101");
+    let region = &unknown["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(22), Some(22))
+    );
+    assert_eq!(unknown["level"], "error");
+    let index = unknown["ruleIndex"].as_u64().expect("rule index") as usize;
+    assert_eq!(run["tool"]["driver"]["rules"][index]["id"], "J101");
+    let grant = results
+        .iter()
+        .find(|r| r["ruleId"] == "J504")
+        .expect("J504");
+    assert_eq!(grant["suppressions"][0]["kind"], "inSource");
+}
+
+#[test]
+fn github_format_prints_workflow_annotations() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = broken_copy(dir.path());
+
+    let (code, output) = ferry(&["lint", "--format", "github", &path]);
+
+    assert_eq!(code, 1, "{output}");
+    let line = output.lines().next().expect("one annotation");
+    let prefix = format!("::error file={path},line=22,endLine=22,col=22,endColumn=28,");
+    assert!(line.starts_with(&prefix), "{line}");
+    assert!(
+        line.contains("title=J101 unknown-step::unknown step `lookpu`%0Ahelp: "),
+        "{line}"
+    );
+}
+
+#[test]
+fn explain_prints_a_rules_documentation() {
+    let (code, output) = ferry(&["lint", "--explain", "password-grant"]);
+    assert_eq!(code, 0, "{output}");
+    assert!(output.starts_with("J504 (password-grant):"), "{output}");
+    assert!(output.contains("RFC 9700"), "{output}");
+    assert!(output.contains("## Fixed"), "{output}");
+
+    let (code, output) = ferry(&["lint", "--explain", "J999"]);
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("no rule is called `J999`"), "{output}");
+}

@@ -15,20 +15,21 @@ pub static RULE: Rule = Rule {
 Two steps with one id, two IDPs with one name, two transitions for one outcome, two fields
 of one prompt, two attributes of one save-user step, or two cases of one branch with the
 same name. (In YAML the reader already refuses a key written twice; the DSL relies on
-this rule.)
+this rule. The examples are in the DSL spelling, checked once that front end is built.)
 
 ## Why it matters
 Only one of the two can be meant; Ferry will not guess which.
 
 ## Example
-```
+```journey
 step ask = prompt(identifier: text)
   submitted -> done
 step ask = complete()
 ```
+Expected: J106
 
 ## Fixed
-```
+```journey
 step ask = prompt(identifier: text)
   submitted -> done
 step done = complete()

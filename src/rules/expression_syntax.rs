@@ -17,14 +17,47 @@ every session that reaches it.
 
 ## Example
 ```yaml
-save:
-  save_user: { identifier: input.identifier, attributes: { email: "claims.email |" } }
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier, attributes: { email: "claims.email |" } }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J201
 
 ## Fixed
 ```yaml
-save:
-  save_user: { identifier: input.identifier, attributes: { email: "claims.email | lower" } }
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     configurable: false,

@@ -17,16 +17,47 @@ Nothing else can be checked until the file reads as YAML.
 
 ## Example
 ```yaml
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
 steps:
   ask:
-    prompt: { fields: { identifier: text }
+    prompt: { fields: { identifier: text, password: password }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J001
 
 ## Fixed
 ```yaml
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
 steps:
   ask:
-    prompt: { fields: { identifier: text } }
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     configurable: false,
@@ -47,16 +78,47 @@ and check journeys as they are typed.
 
 ## Example
 ```yaml
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
 steps:
   ask:
-    promt: { fields: { identifier: text } }
+    promt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J002
 
 ## Fixed
 ```yaml
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
 steps:
   ask:
-    prompt: { fields: { identifier: text } }
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     configurable: false,
@@ -76,17 +138,47 @@ A step does one thing, and its kind decides its outcomes.
 
 ## Example
 ```yaml
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
 steps:
-  lookup:
-    on: { found: done }
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    on: { else: denied }
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J003
 
 ## Fixed
 ```yaml
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
 steps:
-  lookup:
-    find_user: { identifier: input.identifier }
-    on: { found: done, not_found: done }
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     configurable: false,

@@ -18,16 +18,47 @@ journey rather than guess, because a guess could authenticate someone.
 
 ## Example
 ```yaml
-check_legacy:
-  legacy_password: { idp: legacy, username: input.identifier, password: input.password }
-  on: { success: save, invalid_credentials: wrong }
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, invalid_credentials: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J104
 
 ## Fixed
 ```yaml
-check_legacy:
-  legacy_password: { idp: legacy, username: input.identifier, password: input.password }
-  on: { success: save, invalid_credentials: wrong, else: unavailable }
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     configurable: false,

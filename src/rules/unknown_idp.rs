@@ -15,20 +15,47 @@ Ferry would not know which provider, and so which connection settings, to use.
 
 ## Example
 ```yaml
+journey: example
 idps:
   legacy: { provider: user_file }
+start: ask
 steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
   check:
     legacy_password: { idp: legcy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J102
 
 ## Fixed
 ```yaml
+journey: example
 idps:
   legacy: { provider: user_file }
+start: ask
 steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
   check:
     legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     configurable: false,

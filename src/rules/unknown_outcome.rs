@@ -18,16 +18,47 @@ unhandled.
 
 ## Example
 ```yaml
-lookup:
-  find_user: { identifier: input.identifier }
-  on: { found: check, missing: legacy }
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, invalid_password: denied, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J103
 
 ## Fixed
 ```yaml
-lookup:
-  find_user: { identifier: input.identifier }
-  on: { found: check, not_found: legacy }
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     configurable: false,

@@ -16,20 +16,47 @@ The session would have nowhere to go when that outcome happens.
 
 ## Example
 ```yaml
+journey: example
+idps:
+  legacy: { provider: user_file }
 start: ask
 steps:
   ask:
-    prompt: { fields: { identifier: text } }
-    on: { submitted: lookpu }
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denid }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J101
 
 ## Fixed
 ```yaml
+journey: example
+idps:
+  legacy: { provider: user_file }
 start: ask
 steps:
   ask:
-    prompt: { fields: { identifier: text } }
-    on: { submitted: lookup }
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     configurable: false,

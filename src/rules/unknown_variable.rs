@@ -18,14 +18,47 @@ The expression would fail at run time, failing every session that reaches it.
 
 ## Example
 ```yaml
-lookup:
-  find_user: { identifier: input.username }
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.username }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J202
 
 ## Fixed
 ```yaml
-lookup:
-  find_user: { identifier: input.identifier }
+journey: example
+idps:
+  legacy: { provider: user_file }
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     configurable: false,

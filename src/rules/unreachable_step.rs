@@ -16,26 +16,49 @@ from an edit.
 
 ## Example
 ```yaml
+journey: example
+idps:
+  legacy: { provider: user_file }
 start: ask
 steps:
   ask:
-    prompt: { fields: { identifier: text } }
-    on: { submitted: done }
-  old:
-    fail: { reason: denied }
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
   done:
     complete: {}
+  old:
+    fail: { reason: denied }
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J105
 
 ## Fixed
 ```yaml
+journey: example
+idps:
+  legacy: { provider: user_file }
 start: ask
 steps:
   ask:
-    prompt: { fields: { identifier: text } }
-    on: { submitted: done }
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
   done:
     complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     configurable: true,

@@ -22,20 +22,47 @@ failure path does.
 
 ## Example
 ```yaml
+journey: example
 idps:
   legacy: { provider: google }
+start: ask
 steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
   check:
     legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J301
 
 ## Fixed
 ```yaml
+journey: example
 idps:
-  legacy: { provider: okta }
+  legacy: { provider: user_file }
+start: ask
 steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
   check:
     legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: denied }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: denied }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     configurable: false,

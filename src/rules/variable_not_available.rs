@@ -247,7 +247,7 @@ fn missing(
         Diagnostic::new(
             Code::VariableNotAvailable,
             span,
-            format!("`{name}` is not available on every path to step `{step_id}`"),
+            format!("`{path}` is not available on every path to step `{step_id}`"),
         )
         .with_help(help),
     )
