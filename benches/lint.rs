@@ -70,7 +70,7 @@ fn lint(c: &mut Criterion) {
     let (_dir, path) = folder();
     let options = Options::default();
     let paths = vec![path];
-    let report = ferry::lint::lint_paths(&paths, &options).expect("lint");
+    let report = ferry::lint::lint_paths_with(&paths, &options).expect("lint");
     assert_eq!(report.files.len(), JOURNEYS);
     let findings = report.count(Severity::Error) + report.count(Severity::Warning);
     assert_eq!(
@@ -85,7 +85,7 @@ fn lint(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     group.bench_function("1000_journeys_x_50_steps", |b| {
-        b.iter(|| ferry::lint::lint_paths(&paths, &options).expect("lint"))
+        b.iter(|| ferry::lint::lint_paths_with(&paths, &options).expect("lint"))
     });
     // Wall time above depends on what else the machine runs; CPU time is what one core
     // spends, read from /proc (10 ms ticks, small against a ~1 s call).
@@ -93,7 +93,7 @@ fn lint(c: &mut Criterion) {
         b.iter_custom(|iterations| {
             let before = cpu_seconds();
             for _ in 0..iterations {
-                ferry::lint::lint_paths(&paths, &options).expect("lint");
+                ferry::lint::lint_paths_with(&paths, &options).expect("lint");
             }
             Duration::from_secs_f64(cpu_seconds() - before)
         })

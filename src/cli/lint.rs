@@ -64,7 +64,7 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
         return explain(code);
     }
     let options = options(args.config.as_deref())?;
-    let report = lint::lint_paths(&args.paths, &options)?;
+    let report = lint::lint_paths_with(&args.paths, &options)?;
     match args.format {
         Format::Human => {
             let color = if std::io::stdout().is_terminal() {

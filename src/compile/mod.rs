@@ -45,6 +45,18 @@ pub fn compile(journey: &ast::Journey, source_text: &str) -> Result<Compiled, Ve
     compile_with(journey, source_text, &rules::Options::default())
 }
 
+/// Everything the compiler would report about a journey, without building what it would
+/// run: every rule, then the name resolution of lowering. What `ferry lint` needs.
+pub fn check_with(journey: &ast::Journey, options: &rules::Options) -> Vec<Diagnostic> {
+    let mut diagnostics = rules::check_with(journey, options);
+    if !diagnostics.iter().any(Diagnostic::is_error)
+        && let Err(d) = lower(journey)
+    {
+        diagnostics.push(d);
+    }
+    diagnostics
+}
+
 /// [`compile`] with rule levels, acknowledgements and deployment facts.
 pub fn compile_with(
     journey: &ast::Journey,

@@ -168,8 +168,14 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// Lints every journey file under the given paths (folders are searched recursively).
-pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, LintError> {
+/// Lints every journey file under the given paths (folders are searched recursively), with
+/// default severities and the journeys' own acknowledgements.
+pub fn lint_paths(paths: &[PathBuf]) -> Result<Report, LintError> {
+    lint_paths_with(paths, &Options::default())
+}
+
+/// [`lint_paths`] with rule levels, acknowledgements and IDP facts from configuration.
+pub fn lint_paths_with(paths: &[PathBuf], options: &Options) -> Result<Report, LintError> {
     let mut files = Vec::new();
     for path in paths {
         collect(path, true, &mut files)?;
@@ -180,15 +186,20 @@ pub fn lint_paths(paths: &[PathBuf], options: &Options) -> Result<Report, LintEr
             path: path.clone(),
             source,
         })?;
-        report.files.push(lint_file(file, options));
+        report.files.push(lint_file_with(file, options));
     }
     Ok(report)
 }
 
-/// Lints one journey source.
-pub fn lint_file(file: Arc<SourceFile>, options: &Options) -> FileReport {
-    let diagnostics = match compile::compile_source_with(&file, options) {
-        Ok(compiled) => compiled.warnings,
+/// Lints one journey source with default severities.
+pub fn lint_file(file: Arc<SourceFile>) -> FileReport {
+    lint_file_with(file, &Options::default())
+}
+
+/// Lints one journey source with rule levels, acknowledgements and IDP facts.
+pub fn lint_file_with(file: Arc<SourceFile>, options: &Options) -> FileReport {
+    let diagnostics = match crate::syntax::parse(&file) {
+        Ok(journey) => compile::check_with(&journey, options),
         Err(diagnostics) => diagnostics,
     };
     FileReport { file, diagnostics }

@@ -15,24 +15,60 @@ pub static RULE: Rule = Rule {
 Two steps with one id, two IDPs with one name, two transitions for one outcome, two fields
 of one prompt, two attributes of one save-user step, or two cases of one branch with the
 same name. (In YAML the reader already refuses a key written twice; the DSL relies on
-this rule. The examples are in the DSL spelling, checked once that front end is built.)
+this rule, so the examples are in the DSL spelling.)
 
 ## Why it matters
 Only one of the two can be meant; Ferry will not guess which.
 
 ## Example
 ```journey
-step ask = prompt(identifier: text)
-  submitted -> done
-step ask = complete()
+journey example
+start: ask
+
+idp legacy = user_file
+
+step ask = prompt(fields: { identifier: text, password: password })
+  submitted -> check
+
+step check = legacy_password(idp: legacy, username: input.identifier, password: input.password)
+  success -> save
+  else -> denied
+
+step save = save_user(identifier: input.identifier)
+  created -> done
+  updated -> done
+  conflict -> denied
+
+step done = complete
+
+step done = fail(reason: denied)
+
+step denied = fail(reason: invalid_credentials)
 ```
 Expected: J106
 
 ## Fixed
 ```journey
-step ask = prompt(identifier: text)
-  submitted -> done
-step done = complete()
+journey example
+start: ask
+
+idp legacy = user_file
+
+step ask = prompt(fields: { identifier: text, password: password })
+  submitted -> check
+
+step check = legacy_password(idp: legacy, username: input.identifier, password: input.password)
+  success -> save
+  else -> denied
+
+step save = save_user(identifier: input.identifier)
+  created -> done
+  updated -> done
+  conflict -> denied
+
+step done = complete
+
+step denied = fail(reason: invalid_credentials)
 ```
 "#,
     configurable: false,

@@ -199,17 +199,55 @@ deeper than any journey needs.
 Nothing else can be checked until the file reads as a journey.
 
 ## Example
+```journey
+journey example
+start: ask
+
+idp legacy = user_file
+
+step ask = prompt(fields: { identifier: text, password: password })
+  submitted -> check
+
+step check = legacy_password(idp: legacy, username: input.identifier, password: input.password)
+  success save
+  else -> denied
+
+step save = save_user(identifier: input.identifier)
+  created -> done
+  updated -> done
+  conflict -> denied
+
+step done = complete
+
+step denied = fail(reason: invalid_credentials)
 ```
-step lookup = find_user(identifier: input.identifier)
-  found check_local
-```
+Expected: J004
 
 ## Fixed
-```
-step lookup = find_user(identifier: input.identifier)
-  found -> check_local
+```journey
+journey example
+start: ask
+
+idp legacy = user_file
+
+step ask = prompt(fields: { identifier: text, password: password })
+  submitted -> check
+
+step check = legacy_password(idp: legacy, username: input.identifier, password: input.password)
+  success -> save
+  else -> denied
+
+step save = save_user(identifier: input.identifier)
+  created -> done
+  updated -> done
+  conflict -> denied
+
+step done = complete
+
+step denied = fail(reason: invalid_credentials)
 ```
 "#,
+    configurable: false,
     check: None,
 };
 
@@ -227,15 +265,55 @@ Everything after an unclosed quote would be read as part of the string, so the r
 stops at the line's end and points at the opening quote.
 
 ## Example
+```journey
+journey example
+start: ask
+
+idp legacy = user_file
+
+step ask = prompt(fields: { identifier: text, password: password })
+  submitted -> check
+
+step check = legacy_password(idp: legacy, username: input.identifier, password: input.password)
+  success -> save
+  else -> denied
+
+step save = save_user(identifier: input.identifier)
+  created -> done
+  updated -> done
+  conflict -> denied
+
+step done = complete
+
+step denied = fail(reason: invalid_credentials, message: "Wrong password.)
 ```
-step done = fail(reason: locked, message: "This account is locked.)
-```
+Expected: J005
 
 ## Fixed
-```
-step done = fail(reason: locked, message: "This account is locked.")
+```journey
+journey example
+start: ask
+
+idp legacy = user_file
+
+step ask = prompt(fields: { identifier: text, password: password })
+  submitted -> check
+
+step check = legacy_password(idp: legacy, username: input.identifier, password: input.password)
+  success -> save
+  else -> denied
+
+step save = save_user(identifier: input.identifier)
+  created -> done
+  updated -> done
+  conflict -> denied
+
+step done = complete
+
+step denied = fail(reason: invalid_credentials)
 ```
 "#,
+    configurable: false,
     check: None,
 };
 
@@ -252,14 +330,54 @@ written twice are `J106`; in YAML the reader refuses any key written twice as `J
 Only one of the two values can be meant; Ferry will not guess which.
 
 ## Example
+```journey
+journey example
+start: ask
+
+idp legacy = user_file
+
+step ask = prompt(fields: { identifier: text, password: password })
+  submitted -> check
+
+step check = legacy_password(idp: legacy, username: input.identifier, password: input.password)
+  success -> save
+  else -> denied
+
+step save = save_user(identifier: input.identifier, identifier: input.password)
+  created -> done
+  updated -> done
+  conflict -> denied
+
+step done = complete
+
+step denied = fail(reason: invalid_credentials)
 ```
-step save = save_user(identifier: input.identifier, identifier: input.email)
-```
+Expected: J006
 
 ## Fixed
-```
-step save = save_user(identifier: input.email)
+```journey
+journey example
+start: ask
+
+idp legacy = user_file
+
+step ask = prompt(fields: { identifier: text, password: password })
+  submitted -> check
+
+step check = legacy_password(idp: legacy, username: input.identifier, password: input.password)
+  success -> save
+  else -> denied
+
+step save = save_user(identifier: input.identifier)
+  created -> done
+  updated -> done
+  conflict -> denied
+
+step done = complete
+
+step denied = fail(reason: invalid_credentials)
 ```
 "#,
+    configurable: false,
     check: None,
 };
