@@ -214,8 +214,9 @@ fn fixtures_render_as_snapshotted() {
     for path in journey_fixtures() {
         let report = fixture_report(&path);
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-        insta::with_settings!({ snapshot_path => "lint/snapshots", prepend_module_to_snapshot => false }, {
-            insta::assert_snapshot!(stem, report.human(ColorChoice::Never));
-        });
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("lint/snapshots");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!(stem, report.human(ColorChoice::Never)));
     }
 }
