@@ -140,6 +140,26 @@ fn an_inline_acknowledgement_keeps_the_finding_visible_but_passing() {
     );
     assert_eq!(acked["acknowledged"]["source"], "journey");
     assert_eq!(report["summary"]["acknowledged"], 1);
+
+    let (code, output) = ferry(&["lint", &path]);
+    assert_eq!(code, 0, "{output}");
+    let line = format!(
+        "{path}:12:5: acknowledged[J504]: step `check` checks the password with the OAuth 2.0 \
+         password grant of `keycloak` (reason: Keycloak is retired in June.)"
+    );
+    assert!(output.contains(&line), "{output}");
+    assert!(
+        output.contains("0 errors, 0 warnings (1 acknowledged)"),
+        "{output}"
+    );
+
+    let (code, output) = ferry(&["lint", "--format", "github", &path]);
+    assert_eq!(code, 0, "{output}");
+    assert!(output.starts_with("::notice file="), "{output}");
+    assert!(
+        output.contains("acknowledged: Keycloak is retired in June."),
+        "{output}"
+    );
 }
 
 #[test]

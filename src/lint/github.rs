@@ -1,22 +1,29 @@
 //! GitHub Actions workflow commands: one `::error` or `::warning` annotation per open
-//! finding, escaped as the runner expects.
+//! finding and a `::notice` per acknowledged one, escaped as the runner expects.
 
 use super::Report;
 use crate::diag::Severity;
 
-/// Renders every open finding as a workflow command line.
+/// Renders every finding as a workflow command line.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    for (file, d) in report.open() {
+    for (file, d) in report.all() {
         let start = file.line_col(d.span.start);
         let end = file.line_col(d.span.end);
-        let command = match d.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+        let command = match (&d.acknowledged, d.severity) {
+            (Some(_), _) => "notice",
+            (None, Severity::Error) => "error",
+            (None, Severity::Warning) => "warning",
         };
-        let title = format!("{} {}", d.code.id(), d.code.name());
+        let title = match d.acknowledged {
+            Some(_) => format!("{} {} (acknowledged)", d.code.id(), d.code.name()),
+            None => format!("{} {}", d.code.id(), d.code.name()),
+        };
         let mut message = d.message.clone();
-        if let Some(help) = &d.help {
+        if let Some(ack) = &d.acknowledged {
+            message.push_str("\nacknowledged: ");
+            message.push_str(&ack.reason);
+        } else if let Some(help) = &d.help {
             message.push_str("\nhelp: ");
             message.push_str(help);
         }

@@ -107,7 +107,8 @@ impl Report {
         sarif::render(self)
     }
 
-    /// GitHub Actions workflow commands, one annotation per open finding.
+    /// GitHub Actions workflow commands: an annotation per finding, acknowledged ones as
+    /// notices with their reason.
     pub fn github(&self) -> String {
         github::render(self)
     }
@@ -123,6 +124,9 @@ impl Report {
                 .cloned()
                 .collect();
             out.push_str(&diag::render_human(&f.file, &open, color));
+        }
+        for (file, d) in self.all().filter(|(_, d)| !d.is_open()) {
+            out.push_str(&acknowledged_line(file, d));
         }
         let (errors, warnings) = (self.count(Severity::Error), self.count(Severity::Warning));
         out.push_str(&format!(
@@ -162,6 +166,21 @@ impl Report {
         };
         serde_json::json!({ "diagnostics": open, "acknowledged": acked, "summary": summary })
     }
+}
+
+/// `file:line:col: acknowledged[J504]: message (reason: ...)`: accepted findings stay
+/// visible, one line each, under the open ones.
+fn acknowledged_line(file: &SourceFile, d: &Diagnostic) -> String {
+    let at = file.line_col(d.span.start);
+    let reason = d.acknowledged.as_ref().map_or("", |a| a.reason.as_str());
+    format!(
+        "{}:{}:{}: acknowledged[{}]: {} (reason: {reason})\n",
+        file.name(),
+        at.line,
+        at.column,
+        d.code.id(),
+        d.message
+    )
 }
 
 fn plural(n: usize) -> &'static str {
