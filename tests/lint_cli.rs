@@ -303,3 +303,39 @@ fn explain_prints_a_rules_documentation() {
     assert_eq!(code, 2, "{output}");
     assert!(output.contains("no rule is called `J999`"), "{output}");
 }
+
+#[test]
+fn ferry_yaml_levels_apply_when_serving_too() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "grant.yaml", GRANT);
+    let load = |lint: &str| {
+        let text = format!("journeys: [.]\n{lint}");
+        let config = ferry::config::Config::parse(
+            ferry::syntax::source::SourceFile::new("ferry.yaml", text),
+            dir.path().to_path_buf(),
+            &std::collections::HashMap::<String, String>::new(),
+        )
+        .expect("config");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(
+            ferry::runtime::EngineBuilder::new(config)
+                .users(std::sync::Arc::new(ferry::store::MemoryUsers::new()))
+                .build(),
+        )
+    };
+
+    let (_, rejected) = load("").expect("loads");
+    assert!(rejected.is_empty(), "a warning does not refuse a journey");
+
+    let (_, rejected) = load("lint: { rules: { password-grant: error } }\n").expect("loads");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].1[0].code.id(), "J504");
+
+    let Err(err) = load("lint: { rules: { unknown-step: off } }\n") else {
+        panic!("a `lint` section naming a fixed rule must stop the start");
+    };
+    assert!(err.to_string().contains("`lint` settings"), "{err}");
+}

@@ -69,6 +69,9 @@ pub enum LoadError {
     /// The password settings are unusable.
     #[error("invalid password settings")]
     Passwords(#[from] PasswordError),
+    /// The `lint` settings name a rule that does not exist or cannot be configured.
+    #[error("invalid `lint` settings")]
+    Lint(#[from] crate::rules::OptionsError),
 }
 
 /// Assembles an [`Engine`]; everything not given comes from the configuration.
@@ -195,6 +198,9 @@ impl EngineBuilder {
         for path in &self.config.settings.journeys {
             journey_files(&self.config.resolve(path), &mut files)?;
         }
+        // The same rule levels and acknowledgements as `ferry lint` with this configuration.
+        let deployment = crate::rules::Deployment::from_config(&self.config);
+        let options = crate::rules::Options::new(&self.config.settings.lint, Some(deployment))?;
         let mut statuses = Vec::new();
         let mut rejected = Vec::new();
         for path in files {
@@ -202,7 +208,7 @@ impl EngineBuilder {
                 path: path.clone(),
                 source,
             })?;
-            statuses.push(match compile::compile_source(&file) {
+            statuses.push(match compile::compile_source_with(&file, &options) {
                 Ok(c) => JourneyStatus {
                     id: c.journey.def.id.clone(),
                     file: file.name().into(),
