@@ -31,7 +31,8 @@ enum Command {
     Hash(hash::Args),
     /// Stream a provider's export into the user store: users, hashes, roles and groups.
     Import(import::Args),
-    /// Check journey files: schema, names, outcomes, expressions, provider methods.
+    /// Check journey files: schema, names, outcomes, expressions, provider methods, flow and
+    /// security rules; or explain a rule.
     Lint(lint::Args),
     /// Print which provider supports which migration method.
     Providers(providers::Args),
