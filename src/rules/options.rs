@@ -157,3 +157,95 @@ fn configurable(name: &str, section: &str) -> Result<Code, OptionsError> {
         None => Err(unknown()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::source::SourceFile;
+
+    const JOURNEY: &str = r#"journey: j
+idps:
+  legacy: { provider: keycloak }
+ACKstart: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: check }
+  check:
+    legacy_password: { idp: legacy, username: input.identifier, password: input.password }
+    on: { success: save, else: no }
+  save:
+    save_user: { identifier: input.identifier }
+    on: { created: done, updated: done, conflict: no }
+  done:
+    complete: {}
+  no:
+    fail: { reason: denied }
+"#;
+
+    fn run(ack: &str, settings: &str) -> Vec<Diagnostic> {
+        let text = JOURNEY.replace("ACK", ack);
+        let journey = crate::syntax::parse_yaml(&SourceFile::new("j.yaml", text)).unwrap();
+        let settings: LintSettings = serde_json::from_str(settings).unwrap();
+        let options = Options::new(&settings, None).unwrap();
+        crate::rules::check_with(&journey, &options)
+    }
+
+    #[test]
+    fn the_journeys_own_acknowledgement_comes_before_configuration() {
+        let inline = "acknowledge: { J504: inline reason }\n";
+        let config = r#"{ "acknowledge": { "j": { "password-grant": "config reason" } } }"#;
+        let found = run(inline, config);
+        let ack = found[0].acknowledged.as_deref().unwrap();
+        assert_eq!(
+            (ack.reason.as_str(), ack.source),
+            ("inline reason", AckSource::Journey)
+        );
+
+        let found = run("", config);
+        let ack = found[0].acknowledged.as_deref().unwrap();
+        assert_eq!(
+            (ack.reason.as_str(), ack.source),
+            ("config reason", AckSource::Config)
+        );
+    }
+
+    #[test]
+    fn levels_apply_to_findings_about_acknowledgements_too() {
+        let stale = "acknowledge: { J505: stale }\n";
+        let codes = |found: Vec<Diagnostic>| -> Vec<(Code, Severity)> {
+            found
+                .iter()
+                .filter(|d| d.is_open())
+                .map(|d| (d.code, d.severity))
+                .collect()
+        };
+        let default = codes(run(stale, "{}"));
+        assert_eq!(
+            default,
+            [
+                (Code::UnusedAcknowledgement, Severity::Warning),
+                (Code::PasswordGrant, Severity::Warning)
+            ]
+        );
+        let raised = r#"{ "rules": { "J110": "error", "password-grant": "off" } }"#;
+        assert_eq!(
+            codes(run(stale, raised)),
+            [(Code::UnusedAcknowledgement, Severity::Error)]
+        );
+    }
+
+    #[test]
+    fn settings_naming_no_rule_or_a_fixed_rule_are_refused() {
+        let settings = |json: &str| serde_json::from_str::<LintSettings>(json).unwrap();
+        let unknown = Options::new(&settings(r#"{ "rules": { "J999": "off" } }"#), None);
+        assert!(matches!(unknown, Err(OptionsError::UnknownRule { .. })));
+        let fixed = Options::new(&settings(r#"{ "rules": { "J101": "warning" } }"#), None);
+        assert!(matches!(fixed, Err(OptionsError::Fixed { .. })));
+        let empty = settings(r#"{ "acknowledge": { "j": { "J504": " " } } }"#);
+        assert!(matches!(
+            Options::new(&empty, None),
+            Err(OptionsError::EmptyReason { .. })
+        ));
+    }
+}
