@@ -235,6 +235,7 @@ impl StepKind {
                 | StepKind::LegacyPassword { .. }
                 | StepKind::LegacyOtp { .. }
                 | StepKind::LegacyTotp { .. }
+                | StepKind::LegacyRedirect { .. }
         )
     }
 
