@@ -27,7 +27,7 @@ use ferry::syntax::{Spelling, print};
 /// turn, each leading on to the next, every other outcome to a fail step.
 fn long_journey(n: usize) -> String {
     let mut text = String::from(
-        "journey long\nidps:\n  legacy: { provider: user_file }\nstart: ask\nsteps:\n  ask:\n    \
+        "journey: long\nidps:\n  legacy: { provider: user_file }\nstart: ask\nsteps:\n  ask:\n    \
          prompt: { fields: { identifier: text, password: password } }\n    \
          on: { submitted: s0 }\n",
     );
