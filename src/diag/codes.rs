@@ -56,6 +56,7 @@ codes! {
     UnknownVariable = "J202", "unknown-variable", Error;
     VariableNotAvailable = "J203", "variable-not-available", Warning;
     UnsupportedMethod = "J301", "unsupported-method", Error;
+    UnverifiedEmailKey = "J310", "unverified-email-key", Warning;
     SaveUnverified = "J501", "save-unverified", Error;
     SecretInJourney = "J502", "secret-in-journey", Error;
     PasswordOverHttp = "J503", "password-over-http", Error;

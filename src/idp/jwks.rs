@@ -46,6 +46,15 @@ impl JwksCache {
         }
     }
 
+    /// A cache already holding `set`, as if just fetched from `uri` (benchmarks, tests).
+    pub fn seeded(uri: impl Into<String>, client: reqwest::Client, set: JwkSet) -> Self {
+        Self {
+            uri: uri.into(),
+            client,
+            state: Mutex::new(Some((Arc::new(set), Instant::now()))),
+        }
+    }
+
     /// The key set's URI.
     pub fn uri(&self) -> &str {
         &self.uri

@@ -29,6 +29,7 @@ mod unknown_step;
 mod unknown_variable;
 mod unreachable_step;
 mod unsupported_method;
+mod unverified_email_key;
 mod variable_not_available;
 mod wait_free_cycle;
 
@@ -79,6 +80,7 @@ pub static REGISTRY: &[&Rule] = &[
     &unknown_variable::RULE,
     &variable_not_available::RULE,
     &unsupported_method::RULE,
+    &unverified_email_key::RULE,
     &save_unverified::RULE,
     &secret_in_journey::RULE,
     &password_over_http::RULE,

@@ -10,7 +10,7 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPai
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -71,6 +71,12 @@ pub struct Scenario {
     pub userinfo_sub: Option<String>,
     /// Key set fetches so far.
     pub jwks_fetches: usize,
+    /// The last token request's form body.
+    pub token_form: Option<String>,
+    /// Meta: the Graph profile `/me` answers with, and the app `debug_token` vouches for.
+    pub graph_me: Json,
+    /// Meta: the app id `debug_token` reports.
+    pub graph_app: String,
 }
 
 /// A running misbehaving provider; stops with the test's runtime.
@@ -94,6 +100,9 @@ impl BadOp {
             token: None,
             userinfo_sub: None,
             jwks_fetches: 0,
+            token_form: None,
+            graph_me: json!({ "id": "10158000000000001", "name": "Sam Doe" }),
+            graph_app: "1234567890".into(),
         }));
         let shared = (issuer.clone(), scenario.clone());
         tokio::spawn(async move {
@@ -102,9 +111,18 @@ impl BadOp {
                     continue;
                 };
                 let shared = shared.clone();
-                let service = service_fn(move |request| {
+                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                     let shared = shared.clone();
-                    async move { Ok::<_, Infallible>(answer(&shared.0, &shared.1, &request)) }
+                    async move {
+                        let (parts, body) = request.into_parts();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let body = String::from_utf8_lossy(&body).into_owned();
+                        Ok::<_, Infallible>(answer(&shared.0, &shared.1, &parts, body))
+                    }
                 });
                 tokio::spawn(
                     hyper::server::conn::http1::Builder::new()
@@ -139,10 +157,11 @@ type Reply = hyper::Response<Full<Bytes>>;
 fn answer(
     issuer: &str,
     scenario: &Mutex<Scenario>,
-    request: &hyper::Request<hyper::body::Incoming>,
+    request: &http::request::Parts,
+    body: String,
 ) -> Reply {
     let mut scenario = scenario.lock().expect("scenario");
-    match request.uri().path() {
+    match request.uri.path() {
         "/.well-known/openid-configuration" => json_reply(&json!({
             "issuer": issuer,
             "authorization_endpoint": format!("{issuer}/authorize"),
@@ -161,6 +180,7 @@ fn answer(
             json_reply(&json!({ "keys": keys }))
         }
         "/token" => {
+            scenario.token_form = Some(body);
             let token = scenario.token.as_ref().map(|t| sign(&scenario.keys, t));
             json_reply(&json!({
                 "access_token": "opaque-access-token", "token_type": "Bearer",
@@ -175,6 +195,14 @@ fn answer(
             };
             json_reply(&json!({ "sub": sub, "email": "carol@example.test" }))
         }
+        "/v21.0/oauth/access_token" => json_reply(&json!({
+            "access_token": "meta-user-token", "token_type": "bearer", "expires_in": 5000
+        })),
+        "/debug_token" => json_reply(&json!({ "data": {
+            "app_id": scenario.graph_app, "is_valid": true,
+            "user_id": scenario.graph_me["id"], "scopes": ["public_profile"]
+        } })),
+        "/v21.0/me" => json_reply(&scenario.graph_me),
         _ => {
             let mut reply = json_reply(&json!({ "error": "not_found" }));
             *reply.status_mut() = hyper::StatusCode::NOT_FOUND;
