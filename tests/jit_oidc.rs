@@ -331,3 +331,38 @@ async fn form_post_callbacks_resume_the_session() {
     assert_eq!(body["session"], session);
     assert_eq!(body["step"]["id"], "choose_password");
 }
+
+#[tokio::test]
+async fn the_google_journey_is_ready_once_configured_and_the_others_are_not_held_up() {
+    // Building the relying party reaches no one: discovery waits for the first redirect.
+    let env: Vec<(String, String)> = [
+        ("LEGACY_GOOGLE_CLIENT_ID", "1234.apps.googleusercontent.com"),
+        ("LEGACY_GOOGLE_CLIENT_SECRET", "s"),
+        (
+            "LEGACY_GOOGLE_REDIRECT_URI",
+            "http://127.0.0.1:8080/v1/callback",
+        ),
+        ("LEGACY_GOOGLE_DOMAIN", "example.com"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let ferry = Ferry::start(&shipped_config(), &env).await;
+    let (status, listed) = ferry.get("/v1/journeys").await;
+    assert_eq!(status, 200);
+    let ready = |id: &str| {
+        listed["journeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["id"] == id)
+            .map(|j| j["ready"].clone())
+    };
+    assert_eq!(ready("jit-oidc-google"), Some(json!(true)), "{listed}");
+    assert_eq!(
+        ready("jit-oidc"),
+        Some(json!(false)),
+        "no LEGACY_OIDC_* set"
+    );
+    assert_eq!(ready("jit-password"), Some(json!(true)));
+}

@@ -126,9 +126,8 @@ fn entra_fills_the_issuer_template_from_tid_and_keys_on_tid_and_oid() {
         Err(RedirectError::TenantNotAllowed)
     ));
     assert!(entra_issuer(template, "../evil", &[]).is_err());
-    let token = claims(
-        json!({ "sub": "pairwise-per-app", "tid": tenant, "oid": "00000000-0000-0000-66f3-3332eca7ea81" }),
-    );
+    let token = claims(json!({ "sub": "pairwise-per-app", "tid": tenant,
+                "oid": "00000000-0000-0000-66f3-3332eca7ea81" }));
     assert_eq!(
         tenant_object(&token).unwrap(),
         format!("{tenant}:00000000-0000-0000-66f3-3332eca7ea81")
@@ -293,7 +292,8 @@ fn apple_string_booleans_and_the_first_login_name() {
         json!({ "sub": "001234.abcd", "email": "x@privaterelay.appleid.com",
                                    "email_verified": "true", "is_private_email": "true" }),
     );
-    let user = r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"x@privaterelay.appleid.com"}"#;
+    let user = r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},
+                   "email":"x@privaterelay.appleid.com"}"#;
     apple::normalise(&mut first, Some(user));
     assert_eq!(first["email_verified"], json!(true));
     assert_eq!(first["is_private_email"], json!(true));
