@@ -99,8 +99,13 @@ async fn a_redirect_through_glewlwyd_migrates_the_user_and_later_logins_stay_loc
     let body: Json = answer.json().await.unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["step"]["id"], "choose_password", "{body}");
+    let rotated = body["session"].as_str().unwrap();
+    assert_ne!(
+        rotated, session,
+        "the callback moves the session to a new id"
+    );
     let (status, done) = ferry
-        .submit(&session, json!({ "new_password": "alice-local-passw0rd" }))
+        .submit(rotated, json!({ "new_password": "alice-local-passw0rd" }))
         .await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["status"], "completed");

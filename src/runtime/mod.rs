@@ -339,12 +339,44 @@ impl Engine {
             .ok()
             .and_then(SessionId::parse)
             .ok_or(EngineError::UnknownState)?;
-        match self
-            .resume_session(&id, Resume::Callback(params), client)
-            .await
-        {
+        match self.resume_rotated(&id, params, client).await {
             Err(EngineError::SessionNotFound) => Err(EngineError::UnknownState),
             other => other,
+        }
+    }
+
+    /// Resumes a session at its callback under a new id: whoever knew the old one (the party
+    /// that started the login and sent the user to the provider) cannot go on with the
+    /// session the user's own sign-in advanced. Only the callback's answer carries the new id.
+    async fn resume_rotated(
+        &self,
+        old: &SessionId,
+        params: &CallbackParams,
+        client: &Client,
+    ) -> Result<Answer, EngineError> {
+        let (lease, stored_session) = self
+            .sessions
+            .acquire(old.expose(), self.clock.now_ms())
+            .await?;
+        let new = SessionId::generate();
+        let outcome = self
+            .advance_held(&new, stored_session, Resume::Callback(params), client)
+            .await;
+        match outcome {
+            Ok((session, answer)) => {
+                self.sessions.release(old.expose(), lease, None).await?;
+                if matches!(answer.state, State::Waiting { .. }) {
+                    self.sessions
+                        .create(new.expose(), stored(&session)?)
+                        .await?;
+                }
+                Ok(answer)
+            }
+            Err((session, error)) => {
+                let kept = session.as_ref().map(stored).transpose();
+                self.release(old, lease, kept).await?;
+                Err(error)
+            }
         }
     }
 
