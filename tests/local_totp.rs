@@ -364,6 +364,8 @@ async fn an_imported_plain_seed_verifies_and_is_sealed_after_use() {
 async fn registration_before_any_proof_fails_the_session() {
     let text = "
 journey: local
+acknowledge:
+  complete-unverified: This journey is wrong on purpose, to show the engine's own guard.
 start: ask
 steps:
   ask:

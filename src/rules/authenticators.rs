@@ -20,16 +20,49 @@ The prompt would show a choice that fails when the user takes it.
 
 ## Example
 ```yaml
-enrol:
-  register_authenticator: { offer: [sms], policy: optional }
-  on: { registered: done, skipped: done, deferred: done }
+journey: example
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: lookup }
+  lookup:
+    find_user: { identifier: input.identifier }
+    on: { found: check, not_found: check }
+  check:
+    check_password: { password: input.password }
+    on: { success: enrol, else: denied }
+  enrol:
+    register_authenticator: { offer: [sms], policy: optional }
+    on: { registered: done, skipped: done, deferred: done }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J320
 
 ## Fixed
 ```yaml
-enrol:
-  register_authenticator: { offer: [totp], policy: optional }
-  on: { registered: done, skipped: done, deferred: done }
+journey: example
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: lookup }
+  lookup:
+    find_user: { identifier: input.identifier }
+    on: { found: check, not_found: check }
+  check:
+    check_password: { password: input.password }
+    on: { success: enrol, else: denied }
+  enrol:
+    register_authenticator: { offer: [totp], policy: optional }
+    on: { registered: done, skipped: done, deferred: done }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     check: Some(check),
@@ -50,18 +83,49 @@ not exist cannot say when the prompt becomes required.
 
 ## Example
 ```yaml
-enrol:
-  register_authenticator:
-    offer: [totp]
-    policy: { deferred: { until: 2027-02-30 } }
+journey: example
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: lookup }
+  lookup:
+    find_user: { identifier: input.identifier }
+    on: { found: check, not_found: check }
+  check:
+    check_password: { password: input.password }
+    on: { success: enrol, else: denied }
+  enrol:
+    register_authenticator: { offer: [totp], policy: { deferred: { until: 2027-02-30 } } }
+    on: { registered: done, skipped: done, deferred: done }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
+Expected: J321
 
 ## Fixed
 ```yaml
-enrol:
-  register_authenticator:
-    offer: [totp]
-    policy: { deferred: { until: 2027-03-01, max_skips: 3 } }
+journey: example
+start: ask
+steps:
+  ask:
+    prompt: { fields: { identifier: text, password: password } }
+    on: { submitted: lookup }
+  lookup:
+    find_user: { identifier: input.identifier }
+    on: { found: check, not_found: check }
+  check:
+    check_password: { password: input.password }
+    on: { success: enrol, else: denied }
+  enrol:
+    register_authenticator: { offer: [totp], policy: { deferred: { until: 2027-03-01, max_skips: 3 } } }
+    on: { registered: done, skipped: done, deferred: done }
+  done:
+    complete: {}
+  denied:
+    fail: { reason: invalid_credentials }
 ```
 "#,
     check: None,
@@ -111,7 +175,7 @@ mod tests {
 
     fn diagnostics(register: &str) -> Vec<(Code, String, String)> {
         let text = format!(
-            "journey: j\nstart: ask\nsteps:\n  ask:\n    prompt: {{ fields: {{ identifier: text }} }}\n    on: {{ submitted: enrol }}\n  enrol:\n    register_authenticator: {register}\n    on: {{ registered: done, skipped: done, deferred: done }}\n  done:\n    complete: {{}}\n"
+            "journey: j\nstart: ask\nsteps:\n  ask:\n    prompt: {{ fields: {{ identifier: text, password: password }} }}\n    on: {{ submitted: lookup }}\n  lookup:\n    find_user: {{ identifier: input.identifier }}\n    on: {{ found: check, not_found: check }}\n  check:\n    check_password: {{ password: input.password }}\n    on: {{ success: enrol, else: nope }}\n  enrol:\n    register_authenticator: {register}\n    on: {{ registered: done, skipped: done, deferred: done }}\n  done:\n    complete: {{}}\n  nope:\n    fail: {{ reason: invalid_credentials }}\n"
         );
         let file = SourceFile::new("j.yaml", text);
         let found = match crate::compile::compile_source(&file) {
