@@ -128,6 +128,7 @@ async fn import(dir: &Path, export: &Path) -> (f64, u64) {
         clock: &clock,
         cancel: Arc::new(AtomicBool::new(false)),
         progress: None,
+        sealer: None,
     };
     let mut report = Report::new(None);
     let started = Instant::now();

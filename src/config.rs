@@ -23,6 +23,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "api_token",
     "pepper",
     "signer_key",
+    "encryption_key",
 ];
 
 /// The key of an IDP's redirect settings, beside its connector's settings.
@@ -66,6 +67,8 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     /// `ferry lint`'s rule levels and acknowledgements.
     pub lint: crate::rules::LintSettings,
+    /// Local authenticators: the key that encrypts them at rest, TOTP parameters.
+    pub authenticators: crate::authn::settings::AuthenticatorSettings,
 }
 
 impl Default for Settings {
@@ -81,6 +84,7 @@ impl Default for Settings {
             passwords: PasswordSettings::default(),
             throttle: ThrottleSettings::default(),
             lint: crate::rules::LintSettings::default(),
+            authenticators: Default::default(),
         }
     }
 }

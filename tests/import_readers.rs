@@ -168,7 +168,12 @@ async fn keycloak_pbkdf2_argon2_totp_roles_and_groups() {
         .fetch_one(got.store.pool())
         .await
         .unwrap();
-    let seed: Json = serde_json::from_str(&seed).unwrap();
+    assert!(
+        seed.starts_with("sealed:v1:k1:"),
+        "stored encrypted: {seed}"
+    );
+    let seed = support::import::sealer().open("totp", &seed).unwrap();
+    let seed: Json = serde_json::from_str(seed.expose()).unwrap();
     // The key is the secret string's own bytes, base64: b"JBSWY3DPEHPK3PXPJBSW".
     assert_eq!(
         seed["key"],

@@ -79,6 +79,14 @@ async fn import(args: Args) -> Result<ExitCode, Failure> {
         note_skipped_hashes(index, &mut report)?;
     }
 
+    let authenticators = &config.settings.authenticators;
+    let sealer = match authenticators.encryption_key.as_ref() {
+        Some(key) if !key.is_empty() => {
+            Some(ferry::authn::Sealer::new(key, &authenticators.key_id)?)
+        }
+        _ => None,
+    };
+
     let cancel = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(cancel.clone());
     let bar = Bar::new(&args.export);
@@ -98,6 +106,7 @@ async fn import(args: Args) -> Result<ExitCode, Failure> {
         clock: &clock,
         cancel,
         progress: Some(&bar),
+        sealer: sealer.as_ref(),
     };
     let outcome = job.run(&mut report).await;
     bar.0.finish_and_clear();

@@ -4,7 +4,8 @@
 use crate::expr::ExprSet;
 use crate::providers::Provider;
 pub use crate::syntax::ast::{
-    CodeChannel, ConflictPolicy, ELSE, FailReason, FieldKind, Normalization,
+    Authenticator, CodeChannel, ConflictPolicy, Deferral, ELSE, FailReason, FieldKind,
+    Normalization, RegisterPolicy,
 };
 
 /// A step's position in [`JourneyDef::steps`].
@@ -160,6 +161,36 @@ pub enum StepKind {
         /// Which provider.
         idp: IdpId,
     },
+    /// Check an authenticator-app code against the user's local TOTP secret.
+    CheckTotp {
+        /// The code.
+        code: ExprId,
+    },
+    /// Check one of the user's passkeys (a WebAuthn ceremony), waiting for the browser.
+    CheckPasskey {
+        /// A heading.
+        title: Option<String>,
+    },
+    /// Offer the signed-in user new authenticators under a policy, and wait.
+    RegisterAuthenticator {
+        /// What is offered.
+        offer: Vec<Authenticator>,
+        /// Whether and how the prompt may be put off.
+        policy: RegisterPolicy,
+        /// The name the per-user prompt state is kept under.
+        prompt: String,
+        /// A heading.
+        title: Option<String>,
+    },
+    /// Send a one-time code to the local user's address, wait, and check it.
+    LocalOtp {
+        /// Email or SMS.
+        channel: CodeChannel,
+        /// The user attribute holding the address.
+        attribute: String,
+        /// A heading for the code form.
+        title: Option<String>,
+    },
     /// Create or update the local user.
     SaveUser {
         /// The identifier.
@@ -198,6 +229,10 @@ impl StepKind {
             StepKind::LegacyOtp { .. } => "legacy_otp",
             StepKind::LegacyTotp { .. } => "legacy_totp",
             StepKind::LegacyRedirect { .. } => "legacy_redirect",
+            StepKind::CheckTotp { .. } => "check_totp",
+            StepKind::CheckPasskey { .. } => "check_passkey",
+            StepKind::RegisterAuthenticator { .. } => "register_authenticator",
+            StepKind::LocalOtp { .. } => "local_otp",
             StepKind::SaveUser { .. } => "save_user",
             StepKind::Branch { .. } => "branch",
             StepKind::Complete => "complete",
@@ -209,7 +244,12 @@ impl StepKind {
     pub fn waits(&self) -> bool {
         matches!(
             self,
-            StepKind::Prompt { .. } | StepKind::LegacyOtp { .. } | StepKind::LegacyRedirect { .. }
+            StepKind::Prompt { .. }
+                | StepKind::LegacyOtp { .. }
+                | StepKind::RegisterAuthenticator { .. }
+                | StepKind::LocalOtp { .. }
+                | StepKind::CheckPasskey { .. }
+                | StepKind::LegacyRedirect { .. }
         )
     }
 }

@@ -145,6 +145,20 @@ impl<'a> Lowering<'a> {
 
     fn step(&mut self, step: &ast::Step) -> Result<ir::Step, Diagnostic> {
         let kind = self.kind(&step.kind.value, step.kind.span)?;
+        let kind = match kind {
+            ir::StepKind::RegisterAuthenticator {
+                offer,
+                policy,
+                prompt,
+                title,
+            } if prompt.is_empty() => ir::StepKind::RegisterAuthenticator {
+                offer,
+                policy,
+                prompt: step.id.value.clone(),
+                title,
+            },
+            kind => kind,
+        };
         let mut edges = Vec::new();
         let mut otherwise = None;
         for edge in &step.on {
@@ -214,6 +228,34 @@ impl<'a> Lowering<'a> {
             A::LegacyRedirect { idp } => I::LegacyRedirect {
                 idp: self.idp_id(idp, span)?,
             },
+            A::CheckTotp { code } => I::CheckTotp {
+                code: self.expr(code),
+            },
+            A::CheckPasskey { title } => I::CheckPasskey {
+                title: title.as_ref().map(|t| t.value.clone()),
+            },
+            A::RegisterAuthenticator(r) => I::RegisterAuthenticator {
+                offer: r.offer.iter().map(|o| o.value).collect(),
+                policy: r.policy.value,
+                prompt: r
+                    .prompt
+                    .as_ref()
+                    .map(|p| p.value.clone())
+                    .unwrap_or_default(),
+                title: r.title.as_ref().map(|t| t.value.clone()),
+            },
+            A::LocalOtp {
+                channel,
+                attribute,
+                title,
+            } => I::LocalOtp {
+                channel: channel.value,
+                attribute: attribute.as_ref().map_or_else(
+                    || default_attribute(channel.value).to_owned(),
+                    |a| a.value.clone(),
+                ),
+                title: title.as_ref().map(|t| t.value.clone()),
+            },
             A::SaveUser(s) => I::SaveUser {
                 identifier: self.expr(&s.identifier),
                 attributes: s
@@ -269,6 +311,14 @@ fn idp(decl: &ast::IdpDecl) -> Result<ir::Idp, Diagnostic> {
         name: decl.name.value.clone(),
         provider,
     })
+}
+
+/// The user attribute a `local_otp` step sends to when the journey does not say.
+fn default_attribute(channel: ast::CodeChannel) -> &'static str {
+    match channel {
+        ast::CodeChannel::Email => "email",
+        ast::CodeChannel::Sms => "phone_number",
+    }
 }
 
 fn field(f: &ast::Field) -> ir::Field {

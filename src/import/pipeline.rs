@@ -137,6 +137,9 @@ pub struct Import<'a> {
     pub cancel: Arc<AtomicBool>,
     /// Told how far it got.
     pub progress: Option<&'a dyn Progress>,
+    /// Encrypts TOTP seeds before they are stored; without it, records with a seed are
+    /// rejected rather than stored in the clear.
+    pub sealer: Option<&'a crate::authn::Sealer>,
 }
 
 impl std::fmt::Debug for Import<'_> {
@@ -291,6 +294,10 @@ impl Import<'_> {
             match item {
                 Staged::Ready(line, mapped) => {
                     let mut mapped = *mapped;
+                    if let Err(reason) = self.seal_totp(&mut mapped) {
+                        reject(report, summary, line, None, reason)?;
+                        continue;
+                    }
                     let flags = std::mem::take(&mut mapped.flags);
                     lines.push((line, flags, mapped.password.is_some()));
                     migrations.push(self.migration(mapped, at));
@@ -363,6 +370,23 @@ impl Import<'_> {
             *item = map_record(&self.mapping, *record);
         }
         Ok(staged)
+    }
+
+    /// Replaces a record's TOTP seed by its sealed form, as local enrolment stores it.
+    fn seal_totp(&self, mapped: &mut Mapped) -> Result<(), String> {
+        let Some(seed) = mapped.totp.take() else {
+            return Ok(());
+        };
+        let sealer = self.sealer.ok_or(
+            "the record has a TOTP seed, and seeds are stored encrypted: set \
+             `authenticators.encryption_key` in ferry.yaml",
+        )?;
+        crate::authn::totp::Seed::parse(&seed).map_err(|e| e.to_string())?;
+        let sealed = sealer
+            .seal(crate::runtime::TOTP_SEAL, &crate::secret::Secret::new(seed))
+            .map_err(|e| e.to_string())?;
+        mapped.totp = Some(sealed);
+        Ok(())
     }
 
     fn migration(&self, mapped: Mapped, at: i64) -> Migration {

@@ -7,6 +7,7 @@
 //! wait, a code check) rather than naming kinds, so new kinds are covered once they answer.
 
 mod acknowledgement;
+mod authenticators;
 mod complete_unverified;
 mod condition_skips_security;
 mod deployment;
@@ -81,6 +82,8 @@ pub static REGISTRY: &[&Rule] = &[
     &variable_not_available::RULE,
     &unsupported_method::RULE,
     &unverified_email_key::RULE,
+    &authenticators::UNAVAILABLE,
+    &authenticators::POLICY,
     &save_unverified::RULE,
     &secret_in_journey::RULE,
     &password_over_http::RULE,

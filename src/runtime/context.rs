@@ -1,4 +1,5 @@
-//! The expression context of a step: `input`, `claims`, `user`, `legacy` and `mfa` (a
+//! The expression context of a step: `input`, `claims`, `user` (with `authenticators`, the
+//! kinds of local credential the user has), `legacy` and `mfa` (a
 //! password step's pending second factor: `idp`, `password_verified`, `factors`), built from
 //! the session plus this request's secret fields.
 
@@ -28,6 +29,10 @@ pub fn build(session: &Session, secrets: &HashMap<String, Secret>) -> Value {
         u.insert("attributes".into(), Json::Object(user.attributes.clone()));
         u.insert("roles".into(), serde_json::json!(user.roles));
         u.insert("groups".into(), serde_json::json!(user.groups));
+        u.insert(
+            "authenticators".into(),
+            serde_json::json!(user.authenticators),
+        );
         root.insert("user".into(), Json::Object(u));
     }
     if let Some(pending) = &session.mfa {

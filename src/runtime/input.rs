@@ -37,6 +37,21 @@ pub enum InputError {
     /// The session waits for the legacy provider's callback, not for input.
     #[error("this step waits for the provider's callback at `/v1/callback`")]
     AwaitingCallback,
+    /// A registration answer with none or several of `code`, `method` and `action`.
+    #[error("answer with exactly one of `code`, `method` or `action`")]
+    RegisterAnswer,
+    /// A method or action the prompt does not offer.
+    #[error("`{0}` is not offered here")]
+    NotOffered(String),
+    /// A skip the policy does not allow (any more).
+    #[error("this prompt cannot be skipped")]
+    SkipRefused,
+    /// A resend beyond the step's limit.
+    #[error("no more codes can be sent in this session")]
+    ResendLimit,
+    /// A code before an authenticator was chosen.
+    #[error("choose an authenticator with `method` before sending a code")]
+    NoMethod,
 }
 
 /// An answer split into what may be stored and what must not.

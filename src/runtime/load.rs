@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::Engine;
-use crate::authn::Passwords;
+use crate::authn::delivery::{EmailSender, SmsSender};
 use crate::authn::password::PasswordError;
+use crate::authn::sealed::SealError;
+use crate::authn::{Passwords, Sealer};
 use crate::clock::{SharedClock, SystemClock};
-use crate::compile::ir::StepKind;
-use crate::compile::{self, ir::Journey};
+use crate::compile::ir::{Authenticator, CodeChannel, Journey, StepKind};
+use crate::compile::{self};
 use crate::config::{Config, Env, ProcessEnv};
 use crate::diag::Diagnostic;
 use crate::idp::redirect::{RedirectClient, Settings as RedirectSettings};
@@ -72,6 +74,18 @@ pub enum LoadError {
     /// The `lint` settings name a rule that does not exist or cannot be configured.
     #[error("invalid `lint` settings")]
     Lint(#[from] crate::rules::OptionsError),
+    /// The credential encryption key is unusable.
+    #[error("invalid `authenticators` settings")]
+    Sealer(#[from] SealError),
+    /// Email or SMS delivery settings are unusable.
+    #[error("invalid `authenticators` delivery settings")]
+    Delivery(#[from] crate::authn::delivery::DeliveryError),
+    /// The passkey relying party cannot be set up.
+    #[error("invalid `authenticators.passkeys` settings")]
+    Passkeys(#[source] webauthn_rs::prelude::WebauthnError),
+    /// TOTP parameters no authenticator app uses.
+    #[error("`authenticators.totp` needs 6 to 8 digits and a period of 1 to 300 seconds")]
+    Totp,
 }
 
 /// Assembles an [`Engine`]; everything not given comes from the configuration.
@@ -154,6 +168,32 @@ impl EngineBuilder {
             .take()
             .unwrap_or_else(|| Arc::new(MemorySessions::new()));
         let passwords = Passwords::new(&self.config.settings.passwords)?;
+        let authenticators = self.config.settings.authenticators.clone();
+        let totp = &authenticators.totp;
+        if !(6..=8).contains(&totp.digits) || !(1..=300).contains(&totp.period) {
+            return Err(LoadError::Totp);
+        }
+        let sealer = match authenticators.encryption_key.as_ref() {
+            Some(key) if !key.is_empty() => {
+                Some(Arc::new(Sealer::new(key, &authenticators.key_id)?))
+            }
+            _ => None,
+        };
+        let email = authenticators
+            .email
+            .as_ref()
+            .map(|e| EmailSender::new(e).map(Arc::new))
+            .transpose()?;
+        let sms = authenticators
+            .sms
+            .as_ref()
+            .map(|s| SmsSender::new(s).map(Arc::new))
+            .transpose()?;
+        let webauthn = authenticators
+            .passkeys
+            .as_ref()
+            .map(relying_party)
+            .transpose()?;
         let (compiled, rejected) = self.compile_journeys()?;
         let mut engine = Engine {
             journeys: BTreeMap::new(),
@@ -166,6 +206,11 @@ impl EngineBuilder {
             clock: self.clock.clone(),
             limits: self.config.settings.sessions.clone(),
             throttle: self.config.settings.throttle.clone(),
+            sealer,
+            authenticators,
+            email,
+            sms,
+            webauthn,
         };
         let mut ready = Ready::default();
         for mut status in compiled {
@@ -176,6 +221,28 @@ impl EngineBuilder {
                 status
                     .problems
                     .extend(self.connect(&journey, &mut ready).await);
+                if engine.sealer.is_none() && uses_totp(&journey) {
+                    status.problems.push(
+                        "its TOTP steps need `authenticators.encryption_key` in ferry.yaml".into(),
+                    );
+                }
+                if engine.webauthn.is_none() && uses_passkeys(&journey) {
+                    status.problems.push(
+                        "its passkey steps need `authenticators.passkeys` in ferry.yaml".into(),
+                    );
+                }
+                for (channel, configured) in [
+                    (CodeChannel::Email, engine.email.is_some()),
+                    (CodeChannel::Sms, engine.sms.is_some()),
+                ] {
+                    if !configured && sends_codes(&journey, channel) {
+                        status.problems.push(format!(
+                            "its {} codes need `authenticators.{}` in ferry.yaml",
+                            channel.name(),
+                            channel.name()
+                        ));
+                    }
+                }
                 engine
                     .versions
                     .insert((journey.def.id.clone(), journey.version.clone()), journey);
@@ -337,6 +404,46 @@ impl Uses {
         }
         uses
     }
+}
+
+/// Whether a journey checks or enrols TOTP, and so needs the credential encryption key.
+fn uses_totp(journey: &Journey) -> bool {
+    journey.def.steps.iter().any(|s| match &s.kind {
+        StepKind::CheckTotp { .. } => true,
+        StepKind::RegisterAuthenticator { offer, .. } => offer.contains(&Authenticator::Totp),
+        _ => false,
+    })
+}
+
+/// The WebAuthn relying party of the configuration.
+fn relying_party(
+    settings: &crate::authn::settings::PasskeySettings,
+) -> Result<Arc<webauthn_rs::Webauthn>, LoadError> {
+    use webauthn_rs::prelude::WebauthnError;
+    let origin = url::Url::parse(&settings.origin)
+        .map_err(|_| LoadError::Passkeys(WebauthnError::Configuration))?;
+    let webauthn = webauthn_rs::WebauthnBuilder::new(&settings.rp_id, &origin)
+        .and_then(|b| b.rp_name(&settings.rp_name).build())
+        .map_err(LoadError::Passkeys)?;
+    Ok(Arc::new(webauthn))
+}
+
+/// Whether a journey checks or registers passkeys.
+fn uses_passkeys(journey: &Journey) -> bool {
+    journey.def.steps.iter().any(|s| match &s.kind {
+        StepKind::CheckPasskey { .. } => true,
+        StepKind::RegisterAuthenticator { offer, .. } => offer.contains(&Authenticator::Passkey),
+        _ => false,
+    })
+}
+
+/// Whether a journey sends local codes by a channel.
+fn sends_codes(journey: &Journey, channel: CodeChannel) -> bool {
+    journey
+        .def
+        .steps
+        .iter()
+        .any(|s| matches!(&s.kind, StepKind::LocalOtp { channel: c, .. } if *c == channel))
 }
 
 /// Opens the user store the configuration names: `database`, else `<data_dir>/ferry.db`.

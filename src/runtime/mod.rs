@@ -5,7 +5,11 @@
 mod context;
 pub mod input;
 mod load;
+mod local;
+pub mod local_otp;
+pub mod passkey;
 mod redirect_step;
+pub mod register;
 pub mod session;
 mod steps;
 pub mod throttle;
@@ -17,6 +21,7 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
 pub use load::{EngineBuilder, JourneyStatus, LoadError, open_users};
+pub use local::TOTP as TOTP_SEAL;
 pub use session::{Session, SessionId, SessionUser};
 pub use steps::Client;
 
@@ -43,6 +48,11 @@ pub struct Engine {
     clock: SharedClock,
     limits: SessionSettings,
     throttle: crate::config::ThrottleSettings,
+    sealer: Option<Arc<crate::authn::Sealer>>,
+    authenticators: crate::authn::settings::AuthenticatorSettings,
+    email: Option<Arc<crate::authn::delivery::EmailSender>>,
+    sms: Option<Arc<crate::authn::delivery::SmsSender>>,
+    webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -116,14 +126,14 @@ pub struct Answer {
 pub enum State {
     /// Waiting for the user at a step.
     Waiting {
-        /// The step.
-        step: StepView,
+        /// The step (boxed: a registration or passkey view is large).
+        step: Box<StepView>,
     },
     /// Ended with success.
     Completed {
         /// The signed-in user.
         #[serde(skip)]
-        user: SessionUser,
+        user: Box<SessionUser>,
         /// How the user was authenticated (RFC 8176 values).
         amr: Vec<String>,
     },
@@ -161,7 +171,7 @@ pub enum ErrorReason {
 }
 
 /// What a waiting step asks for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StepView {
     /// The step's id.
     pub id: String,
@@ -179,6 +189,16 @@ pub struct StepView {
     /// `/v1/callback`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+    /// A passkey check: the options for `navigator.credentials.get`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<passkey::PasskeyView>,
+    /// A code Ferry sent: when it expires, attempts and resends left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otp: Option<local_otp::CodeView>,
+    /// A registration prompt: what it offers, its policy and the user's state, and the
+    /// authenticator being set up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register: Option<register::RegisterView>,
 }
 
 /// One field to fill in.
@@ -284,6 +304,9 @@ impl Engine {
             mfa: None,
             code: None,
             redirect: None,
+            local_code: None,
+            passkey: None,
+            registration: None,
             requests: 0,
             started_at: now,
             expires_at: now.saturating_add((self.limits.ttl_seconds as i64).saturating_mul(1000)),
@@ -596,9 +619,9 @@ impl Engine {
     fn answer(&self, id: SessionId, journey: &Journey, session: &Session, flow: Flow) -> Answer {
         let state = match flow {
             Flow::Wait => State::Waiting {
-                step: view(journey, session),
+                step: Box::new(view(self, journey, session)),
             },
-            Flow::End(End::Completed { user, amr }) => State::Completed { user: *user, amr },
+            Flow::End(End::Completed { user, amr }) => State::Completed { user, amr },
             Flow::End(End::Failed {
                 reason,
                 message,
@@ -633,7 +656,7 @@ impl Engine {
     }
 }
 
-fn view(journey: &Journey, session: &Session) -> StepView {
+fn view(engine: &Engine, journey: &Journey, session: &Session) -> StepView {
     let Some(step) = journey.step(session.step) else {
         return StepView {
             id: String::new(),
@@ -642,8 +665,65 @@ fn view(journey: &Journey, session: &Session) -> StepView {
             fields: Vec::new(),
             sent_to: None,
             redirect_url: None,
+            passkey: None,
+            otp: None,
+            register: None,
         };
     };
+    if let StepKind::CheckPasskey { title } = &step.kind {
+        return StepView {
+            id: step.name.clone(),
+            kind: step.kind.keyword(),
+            title: title.clone(),
+            fields: vec![field_view(&passkey::field())],
+            sent_to: None,
+            redirect_url: None,
+            passkey: session.passkey.as_ref().map(|p| passkey::PasskeyView {
+                options: p.options.clone(),
+            }),
+            otp: None,
+            register: None,
+        };
+    }
+    if let StepKind::LocalOtp { channel, title, .. } = &step.kind {
+        let codes = &engine.authenticators.codes;
+        let pending = session.local_code.as_ref();
+        let fields = local_otp::fields();
+        return StepView {
+            id: step.name.clone(),
+            kind: step.kind.keyword(),
+            title: title.clone(),
+            fields: fields.iter().map(field_view).collect(),
+            sent_to: pending.map(|p| p.sent_to.clone()),
+            redirect_url: None,
+            passkey: None,
+            otp: pending
+                .map(|p| local_otp::view(p, *channel, (codes.max_attempts, codes.max_sends))),
+            register: None,
+        };
+    }
+    if let StepKind::RegisterAuthenticator {
+        offer,
+        policy,
+        title,
+        ..
+    } = &step.kind
+    {
+        let account = session.user.as_ref().map_or("", |u| u.identifier.as_str());
+        let pending = session.registration.as_ref();
+        let (register, fields) = register::view(engine, offer, *policy, pending, account);
+        return StepView {
+            id: step.name.clone(),
+            kind: step.kind.keyword(),
+            title: title.clone(),
+            fields,
+            sent_to: None,
+            redirect_url: None,
+            passkey: None,
+            otp: None,
+            register: Some(register),
+        };
+    }
     let code_field = [steps::code_field()];
     let (title, fields, sent_to) = match &step.kind {
         StepKind::Prompt { title, fields } => (title.clone(), fields.as_slice(), None),
@@ -656,15 +736,7 @@ fn view(journey: &Journey, session: &Session) -> StepView {
         }
         _ => (None, &[][..], None),
     };
-    let fields = fields
-        .iter()
-        .map(|f| FieldView {
-            name: f.name.clone(),
-            kind: f.kind,
-            label: f.label.clone(),
-            optional: f.optional,
-        })
-        .collect();
+    let fields = fields.iter().map(field_view).collect();
     StepView {
         id: step.name.clone(),
         kind: step.kind.keyword(),
@@ -675,6 +747,18 @@ fn view(journey: &Journey, session: &Session) -> StepView {
             StepKind::LegacyRedirect { .. } => session.redirect.as_ref().map(|r| r.url.clone()),
             _ => None,
         },
+        passkey: None,
+        otp: None,
+        register: None,
+    }
+}
+
+fn field_view(f: &crate::compile::ir::Field) -> FieldView {
+    FieldView {
+        name: f.name.clone(),
+        kind: f.kind,
+        label: f.label.clone(),
+        optional: f.optional,
     }
 }
 

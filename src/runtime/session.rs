@@ -63,6 +63,23 @@ pub enum Proof {
         /// The legacy account.
         subject: String,
     },
+    /// A code from the local user's authenticator app.
+    LocalTotp {
+        /// The user.
+        user: Uuid,
+    },
+    /// One of the local user's passkeys, with user verification.
+    LocalPasskey {
+        /// The user.
+        user: Uuid,
+    },
+    /// A one-time code Ferry sent to the local user's address.
+    LocalCode {
+        /// The user.
+        user: Uuid,
+        /// `email_otp` or `sms_otp`.
+        method: String,
+    },
     /// A one-time or authenticator code accepted by a legacy provider.
     LegacyCode {
         /// The IDP's name.
@@ -86,8 +103,15 @@ impl Proof {
     pub fn amr(&self) -> Option<&'static str> {
         match self {
             Proof::LocalPassword { .. } | Proof::LegacyPassword { .. } => Some("pwd"),
-            Proof::LegacyCode { method, .. } if method == "sms_otp" => Some("sms"),
-            Proof::LegacyCode { .. } => Some("otp"),
+            Proof::LegacyCode { method, .. } | Proof::LocalCode { method, .. }
+                if method == "sms_otp" =>
+            {
+                Some("sms")
+            }
+            Proof::LegacyCode { .. } | Proof::LocalCode { .. } | Proof::LocalTotp { .. } => {
+                Some("otp")
+            }
+            Proof::LocalPasskey { .. } => Some("hwk"),
             Proof::LegacyRedirect { .. } => None,
         }
     }
@@ -98,7 +122,10 @@ impl Proof {
             Proof::LegacyPassword { idp, subject }
             | Proof::LegacyCode { idp, subject, .. }
             | Proof::LegacyRedirect { idp, subject } => Some((idp, subject)),
-            Proof::LocalPassword { .. } => None,
+            Proof::LocalPassword { .. }
+            | Proof::LocalTotp { .. }
+            | Proof::LocalCode { .. }
+            | Proof::LocalPasskey { .. } => None,
         }
     }
 }
@@ -124,6 +151,9 @@ pub struct SessionUser {
     /// The user's groups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// The kinds of local credential the user has (`password`, `totp`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authenticators: Vec<String>,
 }
 
 /// The legacy account a legacy check verified in this session.
@@ -145,6 +175,60 @@ pub struct PendingLegacy {
     pub idp: String,
     /// Where the exchange stands.
     pub continuation: crate::idp::Continuation,
+}
+
+/// A one-time code Ferry sent: only its salted digest is kept, with its limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCode {
+    /// The user it was sent for.
+    pub user: Uuid,
+    /// The digest's salt.
+    pub salt: String,
+    /// SHA-256 of salt and code.
+    pub digest: String,
+    /// When the current code expires, ms since the epoch.
+    pub expires_at: i64,
+    /// Wrong codes so far, across resends.
+    pub attempts: u32,
+    /// Codes sent so far.
+    pub sends: u32,
+    /// Where it went, masked.
+    pub sent_to: String,
+    /// Why the last answer was not accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A registration prompt in progress: its state as shown, and the authenticator being set
+/// up. A TOTP seed is kept sealed (encrypted) until the user confirms it with a first code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingRegistration {
+    /// The user's state for this prompt, as stored when it was shown.
+    pub state: crate::store::PromptState,
+    /// The authenticator chosen, once chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<crate::syntax::ast::Authenticator>,
+    /// The new TOTP seed, sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
+    /// Why the last answer was not accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// A passkey registration ceremony in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PendingPasskey>,
+}
+
+/// A WebAuthn ceremony in progress: the relying party's state (challenge included), kept
+/// only in the session store, and the options sent to the browser.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingPasskey {
+    /// The user the ceremony is for.
+    pub user: Uuid,
+    /// webauthn-rs's ceremony state.
+    pub state: Json,
+    /// The options for `navigator.credentials.create` or `.get`.
+    pub options: Json,
 }
 
 /// Everything a session remembers between requests.
@@ -183,6 +267,15 @@ pub struct Session {
     /// A `legacy_redirect` step waiting for the provider's callback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect: Option<crate::idp::redirect::PendingRedirect>,
+    /// A code sent by a `local_otp` step, waiting to be checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_code: Option<PendingCode>,
+    /// A passkey authentication ceremony of a `check_passkey` step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PendingPasskey>,
+    /// A `register_authenticator` prompt being answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<PendingRegistration>,
     /// Requests handled so far.
     pub requests: u32,
     /// When it started, ms since the epoch.
@@ -196,7 +289,13 @@ impl Session {
     pub fn proven_for_user(&self) -> bool {
         let Some(user) = &self.user else { return false };
         self.proofs.iter().any(|p| match (p, p.legacy_account()) {
-            (Proof::LocalPassword { user: id }, _) => *id == user.id,
+            (
+                Proof::LocalPassword { user: id }
+                | Proof::LocalTotp { user: id }
+                | Proof::LocalCode { user: id, .. }
+                | Proof::LocalPasskey { user: id },
+                _,
+            ) => *id == user.id,
             (_, Some((idp, subject))) => user
                 .legacy
                 .as_ref()
@@ -237,6 +336,7 @@ mod tests {
             roles: Vec::new(),
             groups: Vec::new(),
             attributes: Map::new(),
+            authenticators: Vec::new(),
         };
         let mut session = Session {
             journey: "j".into(),
@@ -253,6 +353,9 @@ mod tests {
             mfa: None,
             code: None,
             redirect: None,
+            local_code: None,
+            passkey: None,
+            registration: None,
             requests: 0,
             started_at: 0,
             expires_at: 1,

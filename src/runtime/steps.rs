@@ -149,6 +149,15 @@ impl Run<'_> {
                 .legacy_redirect_finish(*idp, params)
                 .await
                 .map_err(Resumed::Fault),
+            (StepKind::CheckPasskey { .. }, Resume::Input(input)) => {
+                self.passkey_finish(input).await
+            }
+            (StepKind::LocalOtp { channel, .. }, Resume::Input(input)) => {
+                self.local_otp_resume(*channel, input).await
+            }
+            (StepKind::RegisterAuthenticator { offer, policy, .. }, Resume::Input(input)) => {
+                self.register_resume(offer, *policy, input).await
+            }
             (other, _) => Err(Resumed::Fault(Fault::Broken(format!(
                 "a `{}` step does not wait",
                 other.keyword()
@@ -180,6 +189,17 @@ impl Run<'_> {
                 password,
             } => self.legacy_totp(*idp, *username, *code, *password).await,
             StepKind::LegacyRedirect { idp } => self.legacy_redirect_begin(*idp).await,
+            StepKind::CheckTotp { code } => self.check_totp(*code).await,
+            StepKind::CheckPasskey { .. } => self.passkey_start().await,
+            StepKind::LocalOtp {
+                channel, attribute, ..
+            } => self.local_otp_send(*channel, attribute).await,
+            StepKind::RegisterAuthenticator {
+                offer,
+                policy,
+                prompt,
+                ..
+            } => self.register_enter(offer, *policy, prompt).await,
             StepKind::SaveUser {
                 identifier,
                 attributes,
@@ -270,7 +290,10 @@ impl Run<'_> {
     }
 
     /// Waits out a throttling delay; returns the `locked` outcome if a key is locked.
-    async fn wait_for_throttle(&mut self, keys: &throttle::Keys) -> Result<Option<Exec>, Fault> {
+    pub(super) async fn wait_for_throttle(
+        &mut self,
+        keys: &throttle::Keys,
+    ) -> Result<Option<Exec>, Fault> {
         let now = self.engine.clock.now_ms();
         match throttle::gate(self.engine.users.as_ref(), &self.engine.throttle, keys, now).await {
             Ok(throttle::Gate::Open(wait)) => {
@@ -703,10 +726,14 @@ impl Run<'_> {
         self.engine.passwords.hash(&password).await.map_err(hashing)
     }
 
-    /// The session's view of a user, with the roles and groups the store holds.
-    async fn with_memberships(&self, user: User) -> Result<SessionUser, StoreError> {
+    /// The session's view of a user, with the roles, groups and kinds of credential the
+    /// store holds.
+    pub(super) async fn with_memberships(&self, user: User) -> Result<SessionUser, StoreError> {
         let memberships = self.engine.users.memberships(user.id).await?;
-        Ok(session_user(user, memberships))
+        let kinds = self.engine.users.credential_kinds(user.id).await?;
+        let mut user = session_user(user, memberships);
+        user.authenticators = kinds.iter().map(|k| k.name().to_owned()).collect();
+        Ok(user)
     }
 
     fn branch(&self, cases: &[(String, ExprId)]) -> Result<Exec, Fault> {
@@ -754,7 +781,7 @@ impl Run<'_> {
             .map_err(fault)
     }
 
-    fn string(&self, expr: ExprId) -> Result<String, Fault> {
+    pub(super) fn string(&self, expr: ExprId) -> Result<String, Fault> {
         let value = self.eval_in(&self.context(), expr)?;
         match value.as_str() {
             Some(s) => Ok(s.to_owned()),
@@ -765,7 +792,7 @@ impl Run<'_> {
         }
     }
 
-    fn secret(&self, expr: ExprId) -> Result<Secret, Fault> {
+    pub(super) fn secret(&self, expr: ExprId) -> Result<Secret, Fault> {
         self.string(expr).map(Secret::from)
     }
 }
@@ -790,11 +817,11 @@ fn factor(channel: CodeChannel) -> FactorKind {
     }
 }
 
-fn outcome(name: &str) -> Exec {
+pub(super) fn outcome(name: &str) -> Exec {
     Exec::Outcome(name.to_owned())
 }
 
-fn fault(e: impl std::fmt::Display) -> Fault {
+pub(super) fn fault(e: impl std::fmt::Display) -> Fault {
     Fault::Broken(e.to_string())
 }
 
@@ -806,7 +833,7 @@ fn hashing(e: PasswordError) -> Fault {
     }
 }
 
-fn store_down(error: &crate::store::StoreError) -> Exec {
+pub(super) fn store_down(error: &crate::store::StoreError) -> Exec {
     tracing::error!(target: "ferry::store", %error, "user store failed");
     Exec::End(End::Failed {
         reason: FailReason::Unavailable,
@@ -838,6 +865,7 @@ fn session_user(user: User, memberships: Memberships) -> SessionUser {
         attributes: user.attributes,
         roles: memberships.roles,
         groups: memberships.groups,
+        authenticators: Vec::new(),
     }
 }
 

@@ -123,7 +123,11 @@ fn answered(state: &AppState, answer: Answer, waiting_status: StatusCode) -> Rep
             body.insert("expires_in".into(), Json::from(state.signer.ttl_seconds()));
             body.insert(
                 "user".into(),
-                json!({ "id": user.id, "identifier": user.identifier }),
+                json!({
+                    "id": user.id,
+                    "identifier": user.identifier,
+                    "authenticators": user.authenticators,
+                }),
             );
             StatusCode::OK
         }

@@ -244,6 +244,7 @@ mod tests {
             roles: Vec::new(),
             groups: Vec::new(),
             attributes: Default::default(),
+            authenticators: Vec::new(),
         }
     }
 

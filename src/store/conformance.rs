@@ -4,7 +4,7 @@ use serde_json::{Map, Value as Json};
 
 use super::{
     Batch, Checkpoint, ConflictKind, ConflictPolicy, CredentialKind, Failures, LegacyAccount,
-    Migration, NewCredential, Saved, User, UserStore,
+    Migration, NewCredential, PromptState, Saved, StoredCredential, User, UserStore,
 };
 
 /// A migration of `identifier` from legacy account `subject`.
@@ -200,5 +200,104 @@ pub async fn batches_follow_the_rules_in_order(store: &dyn UserStore) {
     assert_eq!(
         store.memberships(user.id).await.unwrap().roles,
         vec!["c".to_owned()]
+    );
+}
+
+/// A TOTP credential is stored beside the password; a use counter only moves forward, and
+/// replacing the credential resets it.
+pub async fn credential_uses_only_move_forward(store: &dyn UserStore) {
+    let user = migration_writes_user_and_credential(store).await;
+    assert!(
+        store
+            .credential(user.id, CredentialKind::Totp)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !store
+            .use_credential(user.id, CredentialKind::Totp, 1)
+            .await
+            .unwrap()
+    );
+    let seed = StoredCredential {
+        secret: "sealed:v1:k1:x".into(),
+        last_used: Some(10),
+    };
+    store
+        .set_credential(user.id, CredentialKind::Totp, &seed, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.credential_kinds(user.id).await.unwrap(),
+        vec![CredentialKind::Password, CredentialKind::Totp]
+    );
+    assert!(
+        !store
+            .use_credential(user.id, CredentialKind::Totp, 10)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .use_credential(user.id, CredentialKind::Totp, 11)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_credential(user.id, CredentialKind::Totp, 11)
+            .await
+            .unwrap()
+    );
+    let stored = store
+        .credential(user.id, CredentialKind::Totp)
+        .await
+        .unwrap();
+    assert_eq!(stored.map(|c| c.last_used), Some(Some(11)));
+    let fresh = StoredCredential {
+        secret: "sealed:v1:k1:y".into(),
+        last_used: None,
+    };
+    store
+        .set_credential(user.id, CredentialKind::Totp, &fresh, 6)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .credential(user.id, CredentialKind::Totp)
+            .await
+            .unwrap(),
+        Some(fresh)
+    );
+    assert!(
+        store.password_hash(user.id).await.unwrap().is_some(),
+        "the password stays"
+    );
+}
+
+/// Prompt states are written whole and read back per user, sorted by prompt.
+pub async fn prompt_states_are_kept_per_user_and_prompt(store: &dyn UserStore) {
+    let user = migration_writes_user_and_credential(store).await;
+    assert!(store.prompt_states(user.id).await.unwrap().is_empty());
+    let mut state = PromptState {
+        prompt: "mfa".into(),
+        skips: 1,
+        first_asked_at: Some(1),
+        last_asked_at: Some(2),
+        last_skipped_at: Some(2),
+        registered_at: None,
+    };
+    store.save_prompt_state(user.id, &state).await.unwrap();
+    state.skips = 2;
+    store.save_prompt_state(user.id, &state).await.unwrap();
+    let other = PromptState {
+        prompt: "backup".into(),
+        ..PromptState::default()
+    };
+    store.save_prompt_state(user.id, &other).await.unwrap();
+    assert_eq!(
+        store.prompt_states(user.id).await.unwrap(),
+        vec![other, state]
     );
 }

@@ -2,7 +2,7 @@
 //! elsewhere. Same rules as the SQLite store, from the same planner ([`plan`]): one user per
 //! identifier and per legacy account.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use tokio::sync::Mutex;
@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::plan::{self, Known, Plan};
 use super::{
-    Batch, Checkpoint, CredentialKind, Failures, Memberships, Migration, Saved, StoreError, User,
-    UserStore,
+    Batch, Checkpoint, CredentialKind, Failures, Memberships, Migration, PromptState, Saved,
+    StoreError, StoredCredential, User, UserStore,
 };
 
 /// Users in a map behind one lock; every operation is atomic.
@@ -25,14 +25,25 @@ struct Inner {
     users: HashMap<String, User>,
     passwords: HashMap<Uuid, String>,
     totps: HashMap<Uuid, String>,
+    passkeys: HashMap<Uuid, String>,
     roles: HashMap<Uuid, Vec<String>>,
     groups: HashMap<Uuid, Vec<String>>,
     log: Vec<(Uuid, &'static str)>,
     failures: HashMap<String, Failures>,
     checkpoints: HashMap<String, Checkpoint>,
+    last_used: HashMap<(Uuid, CredentialKind), i64>,
+    prompts: HashMap<Uuid, BTreeMap<String, PromptState>>,
 }
 
 impl Inner {
+    fn credentials(&mut self, kind: CredentialKind) -> &mut HashMap<Uuid, String> {
+        match kind {
+            CredentialKind::Password => &mut self.passwords,
+            CredentialKind::Totp => &mut self.totps,
+            CredentialKind::Passkey => &mut self.passkeys,
+        }
+    }
+
     /// The users a batch touches, as the planner needs them.
     fn known(&self, migrations: &[Migration]) -> Known {
         let mut known = Known::default();
@@ -64,12 +75,10 @@ impl Inner {
                 .insert(write.user.identifier.clone(), write.user.clone());
         }
         for (user, credential) in &plan.credentials {
-            let map = match credential.kind {
-                CredentialKind::Password => &mut self.passwords,
-                CredentialKind::Totp => &mut self.totps,
-            };
+            let map = self.credentials(credential.kind);
             if credential.replace || !map.contains_key(user) {
                 map.insert(*user, credential.secret.clone());
+                self.last_used.remove(&(*user, credential.kind));
             }
         }
         for (user, roles) in &plan.roles {
@@ -206,6 +215,89 @@ impl UserStore for MemoryUsers {
         self.inner.lock().await.failures.remove(key);
         Ok(())
     }
+
+    async fn credential(
+        &self,
+        user: Uuid,
+        kind: CredentialKind,
+    ) -> Result<Option<StoredCredential>, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let last_used = inner.last_used.get(&(user, kind)).copied();
+        Ok(inner
+            .credentials(kind)
+            .get(&user)
+            .map(|secret| StoredCredential {
+                secret: secret.clone(),
+                last_used,
+            }))
+    }
+
+    async fn credential_kinds(&self, user: Uuid) -> Result<Vec<CredentialKind>, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let mut kinds = Vec::new();
+        for kind in CredentialKind::ALL {
+            if inner.credentials(*kind).contains_key(&user) {
+                kinds.push(*kind);
+            }
+        }
+        Ok(kinds)
+    }
+
+    async fn set_credential(
+        &self,
+        user: Uuid,
+        kind: CredentialKind,
+        credential: &StoredCredential,
+        _at: i64,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().await;
+        inner
+            .credentials(kind)
+            .insert(user, credential.secret.clone());
+        match credential.last_used {
+            Some(used) => inner.last_used.insert((user, kind), used),
+            None => inner.last_used.remove(&(user, kind)),
+        };
+        Ok(())
+    }
+
+    async fn use_credential(
+        &self,
+        user: Uuid,
+        kind: CredentialKind,
+        counter: i64,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.inner.lock().await;
+        if !inner.credentials(kind).contains_key(&user) {
+            return Ok(false);
+        }
+        let last = inner.last_used.get(&(user, kind)).copied();
+        if last.is_some_and(|l| l >= counter) {
+            return Ok(false);
+        }
+        inner.last_used.insert((user, kind), counter);
+        Ok(true)
+    }
+
+    async fn prompt_states(&self, user: Uuid) -> Result<Vec<PromptState>, StoreError> {
+        let inner = self.inner.lock().await;
+        Ok(inner
+            .prompts
+            .get(&user)
+            .map(|p| p.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn save_prompt_state(&self, user: Uuid, state: &PromptState) -> Result<(), StoreError> {
+        self.inner
+            .lock()
+            .await
+            .prompts
+            .entry(user)
+            .or_default()
+            .insert(state.prompt.clone(), state.clone());
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -220,5 +312,7 @@ mod tests {
         conformance::two_legacy_accounts_never_merge(&MemoryUsers::new()).await;
         conformance::failures_count_lock_and_clear(&MemoryUsers::new()).await;
         conformance::batches_follow_the_rules_in_order(&MemoryUsers::new()).await;
+        conformance::credential_uses_only_move_forward(&MemoryUsers::new()).await;
+        conformance::prompt_states_are_kept_per_user_and_prompt(&MemoryUsers::new()).await;
     }
 }

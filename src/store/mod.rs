@@ -76,22 +76,63 @@ pub struct Migration {
 }
 
 /// The kinds of credential the store keeps, at most one of each per user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CredentialKind {
     /// A password hash (a PHC or modular-crypt string).
     Password,
     /// A TOTP seed, as JSON (`secret` in base32, `digits`, `period`, `algorithm`).
     Totp,
+    /// The user's passkeys, as a JSON array of WebAuthn credentials (public keys).
+    Passkey,
 }
 
 impl CredentialKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: &'static [CredentialKind] = &[
+        CredentialKind::Password,
+        CredentialKind::Totp,
+        CredentialKind::Passkey,
+    ];
+
     /// The kind's name in the store.
     pub fn name(self) -> &'static str {
         match self {
             CredentialKind::Password => "password",
             CredentialKind::Totp => "totp",
+            CredentialKind::Passkey => "passkey",
         }
     }
+
+    /// The kind with this name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.name() == name)
+    }
+}
+
+/// A stored credential with its use counter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCredential {
+    /// The stored value (for TOTP, the sealed seed).
+    pub secret: String,
+    /// For TOTP, the time step of the last accepted code.
+    pub last_used: Option<i64>,
+}
+
+/// Where a user stands with one registration prompt (a `register_authenticator` step).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PromptState {
+    /// The prompt's name.
+    pub prompt: String,
+    /// How many times the user skipped it.
+    pub skips: u32,
+    /// When it was first shown, ms since the epoch.
+    pub first_asked_at: Option<i64>,
+    /// When it was last shown.
+    pub last_asked_at: Option<i64>,
+    /// When it was last skipped.
+    pub last_skipped_at: Option<i64>,
+    /// When the user registered an authenticator through it.
+    pub registered_at: Option<i64>,
 }
 
 /// A credential to store with a migration.
@@ -221,6 +262,41 @@ pub trait UserStore: Send + Sync {
 
     /// Forgets a key's failures and lock, as after a successful login.
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+
+    /// The user's credential of a kind, with its use counter.
+    async fn credential(
+        &self,
+        user: Uuid,
+        kind: CredentialKind,
+    ) -> Result<Option<StoredCredential>, StoreError>;
+
+    /// The kinds of credential the user has.
+    async fn credential_kinds(&self, user: Uuid) -> Result<Vec<CredentialKind>, StoreError>;
+
+    /// Stores the user's credential of a kind, replacing any, with its use counter.
+    async fn set_credential(
+        &self,
+        user: Uuid,
+        kind: CredentialKind,
+        credential: &StoredCredential,
+        at: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Records a use of the credential with a counter (a TOTP step), atomically, only if it
+    /// is above the last one recorded; returns whether it was. Two requests with one code
+    /// cannot both succeed.
+    async fn use_credential(
+        &self,
+        user: Uuid,
+        kind: CredentialKind,
+        counter: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// The user's state for every registration prompt shown to them.
+    async fn prompt_states(&self, user: Uuid) -> Result<Vec<PromptState>, StoreError>;
+
+    /// Writes the user's state for one registration prompt.
+    async fn save_prompt_state(&self, user: Uuid, state: &PromptState) -> Result<(), StoreError>;
 }
 
 /// Consecutive failed logins for one throttling key.

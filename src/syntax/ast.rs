@@ -1,6 +1,7 @@
 //! The journey AST: what a journey file says, with the span of every part. Both spellings
 //! (YAML and the DSL) produce it; `compile` turns it into the IR.
 
+pub use super::register::{Authenticator, Deferral, REGISTER_OUTCOMES, Register, RegisterPolicy};
 use super::source::{Span, Spanned};
 
 /// A whole journey as written.
@@ -150,6 +151,28 @@ pub enum StepKind {
         /// The provider's name in this journey.
         idp: Spanned<String>,
     },
+    /// Check an authenticator-app code against the user's local TOTP secret.
+    CheckTotp {
+        /// The code.
+        code: Expr,
+    },
+    /// Check one of the user's passkeys: a WebAuthn authentication ceremony; the session
+    /// waits for the browser's answer.
+    CheckPasskey {
+        /// A heading.
+        title: Option<Spanned<String>>,
+    },
+    /// Offer the signed-in user new authenticators, under a policy; the session waits.
+    RegisterAuthenticator(Register),
+    /// Send a one-time code to the local user's address (email or SMS), wait, check it.
+    LocalOtp {
+        /// Where the code goes.
+        channel: Spanned<CodeChannel>,
+        /// The user attribute holding the address; default `email` or `phone_number`.
+        attribute: Option<Spanned<String>>,
+        /// A heading for the code form.
+        title: Option<Spanned<String>>,
+    },
     /// Create or update the local user.
     SaveUser(SaveUser),
     /// Choose an outcome by conditions.
@@ -179,6 +202,10 @@ impl StepKind {
             StepKind::LegacyOtp { .. } => "legacy_otp",
             StepKind::LegacyTotp { .. } => "legacy_totp",
             StepKind::LegacyRedirect { .. } => "legacy_redirect",
+            StepKind::CheckTotp { .. } => "check_totp",
+            StepKind::CheckPasskey { .. } => "check_passkey",
+            StepKind::RegisterAuthenticator(_) => "register_authenticator",
+            StepKind::LocalOtp { .. } => "local_otp",
             StepKind::SaveUser(_) => "save_user",
             StepKind::Branch { .. } => "branch",
             StepKind::Complete => "complete",
@@ -191,7 +218,11 @@ impl StepKind {
         match self {
             StepKind::Prompt(_) => vec!["submitted"],
             StepKind::FindUser { .. } => vec!["found", "not_found"],
-            StepKind::CheckPassword { .. } => CHECK_OUTCOMES.to_vec(),
+            StepKind::CheckPassword { .. }
+            | StepKind::CheckTotp { .. }
+            | StepKind::CheckPasskey { .. } => CHECK_OUTCOMES.to_vec(),
+            StepKind::RegisterAuthenticator(_) => REGISTER_OUTCOMES.to_vec(),
+            StepKind::LocalOtp { .. } => LOCAL_OTP_OUTCOMES.to_vec(),
             StepKind::LegacyPassword { .. } => LEGACY_PASSWORD_OUTCOMES.to_vec(),
             StepKind::LegacyOtp { .. } | StepKind::LegacyTotp { .. } => {
                 LEGACY_CODE_OUTCOMES.to_vec()
@@ -211,7 +242,12 @@ impl StepKind {
     pub fn waits(&self) -> bool {
         matches!(
             self,
-            StepKind::Prompt(_) | StepKind::LegacyOtp { .. } | StepKind::LegacyRedirect { .. }
+            StepKind::Prompt(_)
+                | StepKind::LegacyOtp { .. }
+                | StepKind::RegisterAuthenticator(_)
+                | StepKind::LocalOtp { .. }
+                | StepKind::CheckPasskey { .. }
+                | StepKind::LegacyRedirect { .. }
         )
     }
 
@@ -315,9 +351,13 @@ impl StepKind {
     pub fn expressions(&self) -> Vec<&Expr> {
         match self {
             StepKind::Prompt(_)
+            | StepKind::RegisterAuthenticator(_)
+            | StepKind::LocalOtp { .. }
+            | StepKind::CheckPasskey { .. }
             | StepKind::Complete
             | StepKind::Fail { .. }
             | StepKind::LegacyRedirect { .. } => Vec::new(),
+            StepKind::CheckTotp { code } => vec![code],
             StepKind::FindUser { identifier } => vec![identifier],
             StepKind::CheckPassword { password } => vec![password],
             StepKind::LegacyPassword {
@@ -358,6 +398,15 @@ pub enum Provided<'a> {
 
 /// Outcomes of a local credential check.
 pub const CHECK_OUTCOMES: &[&str] = &["success", "failure", "not_enrolled", "locked"];
+
+/// Outcomes of a local one-time code: a wrong code with attempts left keeps the step waiting.
+pub const LOCAL_OTP_OUTCOMES: &[&str] = &[
+    "success",
+    "expired",
+    "too_many_attempts",
+    "not_enrolled",
+    "unavailable",
+];
 
 /// Outcomes of a legacy password check.
 pub const LEGACY_PASSWORD_OUTCOMES: &[&str] = &[
@@ -427,6 +476,10 @@ pub const STEP_KEYWORDS: &[&str] = &[
     "legacy_otp",
     "legacy_totp",
     "legacy_redirect",
+    "check_totp",
+    "check_passkey",
+    "register_authenticator",
+    "local_otp",
     "save_user",
     "branch",
     "complete",

@@ -4,6 +4,7 @@
 pub mod ast;
 pub mod dsl;
 pub mod print;
+pub mod register;
 pub mod schema;
 pub mod source;
 pub mod yaml;

@@ -2,8 +2,9 @@
 //! lowered into the AST.
 
 use super::ast::{
-    Acknowledgement, CodeChannel, ConflictPolicy, Edge, Expr, FailReason, Field, FieldKind,
-    IdpDecl, Journey, Normalization, Prompt, STEP_KEYWORDS, SaveUser, Step, StepKind,
+    Acknowledgement, Authenticator, CodeChannel, ConflictPolicy, Deferral, Edge, Expr, FailReason,
+    Field, FieldKind, IdpDecl, Journey, Normalization, Prompt, Register, RegisterPolicy,
+    STEP_KEYWORDS, SaveUser, Step, StepKind,
 };
 use super::source::{SourceFile, Span, Spanned};
 use super::yaml::{Key, Node, Value};
@@ -169,6 +170,21 @@ impl Lowering<'_> {
             "legacy_redirect" => StepKind::LegacyRedirect {
                 idp: self.string(node, "idp")?,
             },
+            "check_totp" => StepKind::CheckTotp {
+                code: self.expr(node, "code")?,
+            },
+            "check_passkey" => StepKind::CheckPasskey {
+                title: self.optional_string(node, "title"),
+            },
+            "register_authenticator" => StepKind::RegisterAuthenticator(self.register(node)?),
+            "local_otp" => StepKind::LocalOtp {
+                channel: {
+                    let n = self.required(node, "channel")?;
+                    self.parse_enum(n, n.as_str().unwrap_or_default(), CodeChannel::parse)?
+                },
+                attribute: self.optional_string(node, "attribute"),
+                title: self.optional_string(node, "title"),
+            },
             "save_user" => StepKind::SaveUser(self.save_user(node)?),
             "branch" => StepKind::Branch {
                 cases: self.expr_map(node),
@@ -237,6 +253,70 @@ impl Lowering<'_> {
             password,
             on_conflict,
         })
+    }
+
+    fn register(&mut self, node: &Node) -> Option<Register> {
+        let offer_node = self.required(node, "offer")?;
+        let items = match &offer_node.value {
+            Value::Seq(items) => items.as_slice(),
+            _ => std::slice::from_ref(offer_node),
+        };
+        let offer = items
+            .iter()
+            .filter_map(|n| {
+                self.parse_enum(n, n.as_str().unwrap_or_default(), Authenticator::parse)
+            })
+            .collect();
+        let policy_node = self.required(node, "policy")?;
+        let policy = self.policy(policy_node)?;
+        Some(Register {
+            offer,
+            policy,
+            prompt: self.optional_string(node, "prompt"),
+            title: self.optional_string(node, "title"),
+        })
+    }
+
+    fn policy(&mut self, node: &Node) -> Option<Spanned<RegisterPolicy>> {
+        let policy = match node.as_str() {
+            Some("required") => RegisterPolicy::Required,
+            Some("optional") => RegisterPolicy::Optional,
+            _ => RegisterPolicy::Deferred(self.deferral(node.get("deferred")?)?),
+        };
+        Some(Spanned::new(policy, node.span))
+    }
+
+    fn deferral(&mut self, node: &Node) -> Option<Deferral> {
+        let count = |key: &str| match node.get(key).map(|n| &n.value) {
+            Some(Value::Int(n)) => u32::try_from(*n).ok(),
+            _ => None,
+        };
+        let until = match node.get("until") {
+            Some(n) => {
+                let text = n.as_str().unwrap_or_default();
+                match crate::syntax::register::date_ms(text) {
+                    Some(ms) => Some(ms),
+                    None => {
+                        self.errors.push(bad_date(n, text));
+                        return None;
+                    }
+                }
+            }
+            None => None,
+        };
+        let deferral = Deferral {
+            max_skips: count("max_skips"),
+            until,
+            every_days: count("every_days"),
+        };
+        if deferral == Deferral::default() {
+            self.errors.push(
+                Diagnostic::new(Code::RegisterPolicy, node.span, "a deferral without limits")
+                    .with_help("set `max_skips`, `until` or `every_days`"),
+            );
+            return None;
+        }
+        Some(deferral)
     }
 
     fn fail(&mut self, node: &Node) -> Option<StepKind> {
@@ -331,6 +411,15 @@ impl Lowering<'_> {
 
 fn name(key: &Key) -> Spanned<String> {
     Spanned::new(key.name.clone(), key.span)
+}
+
+fn bad_date(node: &Node, text: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::RegisterPolicy,
+        node.span,
+        format!("`{text}` is not a date"),
+    )
+    .with_help("write the date as `YYYY-MM-DD`; the prompt may be skipped until its midnight UTC")
 }
 
 fn missing_kind(step: &Key) -> Diagnostic {

@@ -25,6 +25,12 @@ pub fn env() -> HashMap<String, String> {
     HashMap::from([("FIREBASE_SIGNER_KEY".to_owned(), key.to_owned())])
 }
 
+/// The key TOTP seeds are sealed with in import tests.
+pub fn sealer() -> ferry::authn::Sealer {
+    let key = ferry::secret::Secret::new("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=");
+    ferry::authn::Sealer::new(&key, "k1").expect("test key")
+}
+
 /// A fixture mapping, compiled.
 pub fn mapping(name: &str) -> Arc<ImportMapping> {
     Arc::new(ImportMapping::load(&fixtures().join(name), &env()).expect("mapping"))
@@ -63,6 +69,7 @@ pub async fn run(
         clock: &clock,
         cancel: Arc::new(AtomicBool::new(false)),
         progress: None,
+        sealer: Some(&sealer()),
     };
     let outcome = job.run(&mut report).await;
     drop(report);

@@ -13,6 +13,7 @@ pub mod fixture;
 pub mod glewlwyd;
 pub mod import;
 pub mod oidc_provider;
+pub mod smtp;
 pub mod totp;
 
 /// Decides what to do when a peer a test needs is absent: skip with a printed reason, or

@@ -1,6 +1,7 @@
 //! The embedded user store: SQLite through sqlx, schema applied by embedded migrations.
 //! Migrations are written in batches ([`batch`]) whose rules come from [`super::plan`].
 
+mod authenticators;
 mod batch;
 
 use std::path::Path;
@@ -14,8 +15,8 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use super::{
-    Batch, Checkpoint, Failures, LegacyAccount, Memberships, Migration, Saved, StoreError, User,
-    UserStore,
+    Batch, Checkpoint, CredentialKind, Failures, LegacyAccount, Memberships, Migration,
+    PromptState, Saved, StoreError, StoredCredential, User, UserStore,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -207,6 +208,45 @@ impl UserStore for SqliteUsers {
         .await?;
         Ok(Memberships { roles, groups })
     }
+
+    async fn credential(
+        &self,
+        user: Uuid,
+        kind: CredentialKind,
+    ) -> Result<Option<StoredCredential>, StoreError> {
+        authenticators::credential(&self.pool, user, kind).await
+    }
+
+    async fn credential_kinds(&self, user: Uuid) -> Result<Vec<CredentialKind>, StoreError> {
+        authenticators::kinds(&self.pool, user).await
+    }
+
+    async fn set_credential(
+        &self,
+        user: Uuid,
+        kind: CredentialKind,
+        credential: &StoredCredential,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        authenticators::set(&self.pool, user, kind, credential, at).await
+    }
+
+    async fn use_credential(
+        &self,
+        user: Uuid,
+        kind: CredentialKind,
+        counter: i64,
+    ) -> Result<bool, StoreError> {
+        authenticators::use_counter(&self.pool, user, kind, counter).await
+    }
+
+    async fn prompt_states(&self, user: Uuid) -> Result<Vec<PromptState>, StoreError> {
+        authenticators::prompt_states(&self.pool, user).await
+    }
+
+    async fn save_prompt_state(&self, user: Uuid, state: &PromptState) -> Result<(), StoreError> {
+        authenticators::save_prompt_state(&self.pool, user, state).await
+    }
 }
 
 fn failures_from_row(row: &SqliteRow) -> Result<Failures, StoreError> {
@@ -313,5 +353,13 @@ mod tests {
     async fn failures_count_lock_and_clear() {
         let (_dir, store) = store().await;
         conformance::failures_count_lock_and_clear(&store).await;
+    }
+
+    #[tokio::test]
+    async fn credentials_count_uses_and_prompts_keep_their_state() {
+        let (_dir, store) = store().await;
+        conformance::credential_uses_only_move_forward(&store).await;
+        let (_other, store) = super::tests::store().await;
+        conformance::prompt_states_are_kept_per_user_and_prompt(&store).await;
     }
 }
