@@ -362,47 +362,19 @@ impl Engine {
             .ok()
             .and_then(SessionId::parse)
             .ok_or(EngineError::UnknownState)?;
-        match self.resume_rotated(&id, params, client).await {
+        match self
+            .resume_session(&id, Resume::Callback(params), client)
+            .await
+        {
             Err(EngineError::SessionNotFound) => Err(EngineError::UnknownState),
             other => other,
         }
     }
 
-    /// Resumes a session at its callback under a new id: whoever knew the old one (the party
-    /// that started the login and sent the user to the provider) cannot go on with the
-    /// session the user's own sign-in advanced. Only the callback's answer carries the new id.
-    async fn resume_rotated(
-        &self,
-        old: &SessionId,
-        params: &CallbackParams,
-        client: &Client,
-    ) -> Result<Answer, EngineError> {
-        let (lease, stored_session) = self
-            .sessions
-            .acquire(old.expose(), self.clock.now_ms())
-            .await?;
-        let new = SessionId::generate();
-        let outcome = self
-            .advance_held(&new, stored_session, Resume::Callback(params), client)
-            .await;
-        match outcome {
-            Ok((session, answer)) => {
-                self.sessions.release(old.expose(), lease, None).await?;
-                if matches!(answer.state, State::Waiting { .. }) {
-                    self.sessions
-                        .create(new.expose(), stored(&session)?)
-                        .await?;
-                }
-                Ok(answer)
-            }
-            Err((session, error)) => {
-                let kept = session.as_ref().map(stored).transpose();
-                self.release(old, lease, kept).await?;
-                Err(error)
-            }
-        }
-    }
-
+    /// Takes the session's lease, runs it on, and stores what remains under `id`, or, for a
+    /// callback, under a new id that only the callback's answer carries: whoever knew the old
+    /// one (the party that started the login and sent the user to the provider) cannot go on
+    /// with the session the user's own sign-in advanced. A failed request keeps the old id.
     async fn resume_session(
         &self,
         id: &SessionId,
@@ -413,17 +385,35 @@ impl Engine {
             .sessions
             .acquire(id.expose(), self.clock.now_ms())
             .await?;
-        let outcome = self.advance_held(id, stored_session, resume, client).await;
-        let keep = match &outcome {
-            Ok((session, answer)) if matches!(answer.state, State::Waiting { .. }) => Some(session),
-            Ok(_) => None,
-            Err((session, _)) => session.as_ref(),
+        let target = match resume {
+            Resume::Callback(_) => SessionId::generate(),
+            Resume::Input(_) => id.clone(),
         };
-        let kept = keep.map(stored).transpose();
-        self.release(id, lease, kept).await?;
-        outcome
-            .map(|(_, answer)| answer)
-            .map_err(|(_, error)| error)
+        let outcome = self
+            .advance_held(&target, stored_session, resume, client)
+            .await;
+        match outcome {
+            Ok((session, answer)) => {
+                let waiting = matches!(answer.state, State::Waiting { .. });
+                if target == *id {
+                    let kept = waiting.then(|| stored(&session)).transpose();
+                    self.release(id, lease, kept).await?;
+                } else {
+                    self.sessions.release(id.expose(), lease, None).await?;
+                    if waiting {
+                        self.sessions
+                            .create(target.expose(), stored(&session)?)
+                            .await?;
+                    }
+                }
+                Ok(answer)
+            }
+            Err((session, error)) => {
+                let kept = session.as_ref().map(stored).transpose();
+                self.release(id, lease, kept).await?;
+                Err(error)
+            }
+        }
     }
 
     /// Where a session stands, without changing it.
