@@ -220,6 +220,13 @@ pub struct PasswordSettings {
     pub pepper: Option<crate::secret::Secret>,
     /// The pepper's id, written into each hash so a rotated pepper is recognised.
     pub pepper_id: String,
+    /// The fewest characters (Unicode code points) of a password a user chooses in Ferry.
+    pub min_length: usize,
+    /// The most characters of a password a user chooses in Ferry; at least 64 (NIST 800-63B).
+    pub max_length: usize,
+    /// A file of passwords users may not choose, one per line (compared ignoring case), such
+    /// as a list of common or breached passwords; relative to the configuration file.
+    pub blocklist: Option<PathBuf>,
 }
 
 impl Default for PasswordSettings {
@@ -232,6 +239,9 @@ impl Default for PasswordSettings {
             max_waiting: 64,
             pepper: None,
             pepper_id: "p1".into(),
+            min_length: 8,
+            max_length: 128,
+            blocklist: None,
         }
     }
 }

@@ -73,6 +73,32 @@ pub struct CodeSettings {
     pub max_attempts: u32,
     /// Codes sent per step, the first included.
     pub max_sends: u32,
+    /// Codes sent to one account and from one client address, across sessions.
+    pub send_limits: SendLimits,
+}
+
+/// How many codes one account, and one client address, may be sent before sending stops for
+/// a while; counted in the user store, so every node and every session shares the count.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SendLimits {
+    /// Codes per account (identifier) within one window.
+    pub account: u32,
+    /// Codes per client address within one window.
+    pub client: u32,
+    /// The window in seconds: it starts again once this long has passed since the last code
+    /// sent, and a spent limit holds for this long.
+    pub window_seconds: u64,
+}
+
+impl Default for SendLimits {
+    fn default() -> Self {
+        Self {
+            account: 10,
+            client: 50,
+            window_seconds: 3_600,
+        }
+    }
 }
 
 impl Default for CodeSettings {
@@ -82,6 +108,7 @@ impl Default for CodeSettings {
             ttl_seconds: 300,
             max_attempts: 5,
             max_sends: 3,
+            send_limits: SendLimits::default(),
         }
     }
 }

@@ -314,7 +314,7 @@ fn idp(decl: &ast::IdpDecl) -> Result<ir::Idp, Diagnostic> {
 }
 
 /// The user attribute a `local_otp` step sends to when the journey does not say.
-fn default_attribute(channel: ast::CodeChannel) -> &'static str {
+pub fn default_attribute(channel: ast::CodeChannel) -> &'static str {
     match channel {
         ast::CodeChannel::Email => "email",
         ast::CodeChannel::Sms => "phone_number",

@@ -57,7 +57,7 @@ codes! {
     VariableNotAvailable = "J203", "variable-not-available", Warning;
     UnsupportedMethod = "J301", "unsupported-method", Error;
     UnverifiedEmailKey = "J310", "unverified-email-key", Warning;
-    AuthenticatorUnavailable = "J320", "authenticator-unavailable", Error;
+    RegisterUnproven = "J320", "register-unproven", Error;
     RegisterPolicy = "J321", "register-policy", Error;
     SaveUnverified = "J501", "save-unverified", Error;
     SecretInJourney = "J502", "secret-in-journey", Error;

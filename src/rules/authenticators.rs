@@ -1,22 +1,24 @@
-//! `J320` and `J321`: what a `register_authenticator` step may offer, and how its policy
-//! must be written.
+//! `J320` and `J321`: a `register_authenticator` step must come after a proven credential,
+//! and its policy must be usable.
 
+use super::graph;
 use super::{Context, Rule};
 use crate::diag::{Code, Diagnostic};
-use crate::syntax::ast::{Authenticator, StepKind};
+use crate::syntax::ast::StepKind;
 
-/// `J320`: a register step offers an authenticator Ferry cannot enrol yet, or nothing.
-pub static UNAVAILABLE: Rule = Rule {
-    code: Code::AuthenticatorUnavailable,
-    summary: "a register step offers an authenticator Ferry cannot enrol",
+/// `J320`: a register step reached on a path where no credential was proven.
+pub static UNPROVEN: Rule = Rule {
+    code: Code::RegisterUnproven,
+    summary: "a register step is reached on a path where no credential was proven",
     doc: r#"## What it flags
-A `register_authenticator` step whose `offer` names an authenticator this version of Ferry
-cannot enrol locally, names one twice, or is empty. Today `totp` and `passkey` can be
-enrolled; `password`, `email` and `sms` are part of the language but not yet enrolled by
-Ferry.
+A `register_authenticator` step that some path from the start reaches without any security
+step (a local or legacy credential check) answering `success` on the way.
 
 ## Why it matters
-The prompt would show a choice that fails when the user takes it.
+Registering an authenticator for someone who has not proven who they are would let anyone
+who types a user name attach their own authenticator to that account. Ferry refuses the
+step at run time, so every login that takes such a path fails instead of reaching the
+prompt: the prompt can never be shown on that path.
 
 ## Example
 ```yaml
@@ -28,13 +30,13 @@ steps:
     on: { submitted: lookup }
   lookup:
     find_user: { identifier: input.identifier }
-    on: { found: check, not_found: check }
+    on: { found: check, not_found: enrol }
   check:
     check_password: { password: input.password }
-    on: { success: enrol, else: denied }
+    on: { success: done, else: denied }
   enrol:
-    register_authenticator: { offer: [sms], policy: optional }
-    on: { registered: done, skipped: done, deferred: done }
+    register_authenticator: { offer: [totp], policy: optional }
+    on: { registered: denied, skipped: denied, deferred: denied }
   done:
     complete: {}
   denied:
@@ -133,39 +135,29 @@ steps:
 };
 
 fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    for step in &cx.journey.steps {
-        let StepKind::RegisterAuthenticator(register) = &step.kind.value else {
+    let Some(unproven) = graph::unproven(cx) else {
+        return;
+    };
+    for (i, step) in cx.journey.steps.iter().enumerate() {
+        if !unproven.seen[i] || !matches!(step.kind.value, StepKind::RegisterAuthenticator(_)) {
             continue;
-        };
-        if register.offer.is_empty() {
-            out.push(
-                Diagnostic::new(code(), step.kind.span, "the step offers nothing")
-                    .with_help(help()),
-            );
         }
-        for (i, offer) in register.offer.iter().enumerate() {
-            let name = offer.value.name();
-            if register.offer[..i].iter().any(|o| o.value == offer.value) {
-                out.push(Diagnostic::new(
-                    code(),
-                    offer.span,
-                    format!("`{name}` is offered twice"),
-                ));
-            } else if !Authenticator::AVAILABLE.contains(&offer.value) {
-                let message = format!("Ferry cannot enrol `{name}` authenticators yet");
-                out.push(Diagnostic::new(code(), offer.span, message).with_help(help()));
-            }
-        }
+        out.push(
+            Diagnostic::new(
+                Code::RegisterUnproven,
+                step.id.span,
+                format!(
+                    "step `{}` registers an authenticator for a user nobody has proven",
+                    step.id.value
+                ),
+            )
+            .with_label("reached without a credential check's `success`")
+            .with_help(format!(
+                "on the path {}, no credential was checked; register only after a check's `success`",
+                unproven.path_to(cx, i)
+            )),
+        );
     }
-}
-
-fn code() -> Code {
-    Code::AuthenticatorUnavailable
-}
-
-fn help() -> String {
-    let names: Vec<&str> = Authenticator::AVAILABLE.iter().map(|a| a.name()).collect();
-    format!("offer one of: {}", names.join(", "))
 }
 
 #[cfg(test)]
@@ -189,18 +181,9 @@ mod tests {
     }
 
     #[test]
-    fn totp_compiles_and_unavailable_or_repeated_offers_are_flagged_where_written() {
-        assert_eq!(diagnostics("{ offer: [totp], policy: optional }"), vec![]);
-        let found = diagnostics("{ offer: [totp, email, sms], policy: required }");
-        let codes: Vec<_> = found.iter().map(|(c, s, _)| (*c, s.as_str())).collect();
-        assert_eq!(
-            codes,
-            vec![
-                (Code::AuthenticatorUnavailable, "email"),
-                (Code::AuthenticatorUnavailable, "sms"),
-            ]
-        );
-        assert_eq!(found[0].2, "Ferry cannot enrol `email` authenticators yet");
+    fn every_authenticator_compiles_and_repeats_are_schema_errors() {
+        let all = "{ offer: [passkey, totp, password, email, sms], policy: optional }";
+        assert_eq!(diagnostics(all), vec![]);
         let twice = diagnostics("{ offer: [totp, totp], policy: required }");
         assert_eq!(twice[0].0, Code::Schema, "the schema refuses repeats");
     }

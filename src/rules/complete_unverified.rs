@@ -1,6 +1,6 @@
 //! `J508`: `complete` reached on a path where no credential was checked.
 
-use super::graph::{self, Walk};
+use super::graph;
 use super::{Context, Rule};
 use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::StepKind;
@@ -61,15 +61,10 @@ steps:
 };
 
 fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(start) = graph::start(cx) else {
+    let Some(unproven) = graph::unproven(cx) else {
         return;
     };
-    let steps = &cx.journey.steps;
-    let unproven = Walk::new(cx, &[start], |i, t| {
-        let kind = &steps[i].kind.value;
-        !t.outcomes.iter().all(|o| kind.proves(o))
-    });
-    for (i, step) in steps.iter().enumerate() {
+    for (i, step) in cx.journey.steps.iter().enumerate() {
         if !unproven.seen[i] || !matches!(step.kind.value, StepKind::Complete) {
             continue;
         }

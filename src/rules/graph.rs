@@ -41,6 +41,17 @@ pub fn transitions<'a>(cx: &Context<'a>, index: usize) -> Vec<Transition<'a>> {
         .collect()
 }
 
+/// The steps reachable from the start on a path where no credential check has answered
+/// `success`, or `None` when the start does not exist.
+pub fn unproven(cx: &Context<'_>) -> Option<Walk> {
+    let start = start(cx)?;
+    let steps = &cx.journey.steps;
+    Some(Walk::new(cx, &[start], |i, t| {
+        let kind = &steps[i].kind.value;
+        !t.outcomes.iter().all(|o| kind.proves(o))
+    }))
+}
+
 /// A breadth-first walk from `from`, following the transitions `follow` accepts.
 pub struct Walk {
     /// Whether each step was reached.

@@ -82,7 +82,7 @@ pub static REGISTRY: &[&Rule] = &[
     &variable_not_available::RULE,
     &unsupported_method::RULE,
     &unverified_email_key::RULE,
-    &authenticators::UNAVAILABLE,
+    &authenticators::UNPROVEN,
     &authenticators::POLICY,
     &save_unverified::RULE,
     &secret_in_journey::RULE,

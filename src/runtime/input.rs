@@ -37,8 +37,11 @@ pub enum InputError {
     /// The session waits for the legacy provider's callback, not for input.
     #[error("this step waits for the provider's callback at `/v1/callback`")]
     AwaitingCallback,
-    /// A registration answer with none or several of `code`, `method` and `action`.
-    #[error("answer with exactly one of `code`, `method` or `action`")]
+    /// A registration answer with nothing to do, or with things that do not go together.
+    #[error(
+        "answer with one of `code`, `password`, `address` or `action`, or with a `method` \
+         (and the `password` or `address` it asks for)"
+    )]
     RegisterAnswer,
     /// A method or action the prompt does not offer.
     #[error("`{0}` is not offered here")]
@@ -49,6 +52,15 @@ pub enum InputError {
     /// A resend beyond the step's limit.
     #[error("no more codes can be sent in this session")]
     ResendLimit,
+    /// The account's or the client's limit on codes sent is spent for now.
+    #[error("too many codes were sent; try again later")]
+    SendLimit,
+    /// A chosen password the rules refuse.
+    #[error("{0}")]
+    Password(#[from] crate::authn::choice::Refusal),
+    /// An email address or phone number that cannot be one.
+    #[error("{0}")]
+    Address(&'static str),
     /// A code before an authenticator was chosen.
     #[error("choose an authenticator with `method` before sending a code")]
     NoMethod,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::Engine;
+use crate::authn::choice::PasswordRules;
 use crate::authn::delivery::{EmailSender, SmsSender};
 use crate::authn::password::PasswordError;
 use crate::authn::sealed::SealError;
@@ -83,6 +84,9 @@ pub enum LoadError {
     /// The passkey relying party cannot be set up.
     #[error("invalid `authenticators.passkeys` settings")]
     Passkeys(#[source] webauthn_rs::prelude::WebauthnError),
+    /// The rules for passwords users choose are unusable.
+    #[error("invalid `passwords` settings")]
+    PasswordRules(#[from] crate::authn::choice::RulesError),
     /// TOTP parameters no authenticator app uses.
     #[error("`authenticators.totp` needs 6 to 8 digits and a period of 1 to 300 seconds")]
     Totp,
@@ -168,6 +172,8 @@ impl EngineBuilder {
             .take()
             .unwrap_or_else(|| Arc::new(MemorySessions::new()));
         let passwords = Passwords::new(&self.config.settings.passwords)?;
+        let password_rules =
+            PasswordRules::load(&self.config.settings.passwords, &self.config.base_dir)?;
         let authenticators = self.config.settings.authenticators.clone();
         let totp = &authenticators.totp;
         if !(6..=8).contains(&totp.digits) || !(1..=300).contains(&totp.period) {
@@ -203,6 +209,7 @@ impl EngineBuilder {
             users,
             sessions,
             passwords,
+            password_rules,
             clock: self.clock.clone(),
             limits: self.config.settings.sessions.clone(),
             throttle: self.config.settings.throttle.clone(),
@@ -437,13 +444,17 @@ fn uses_passkeys(journey: &Journey) -> bool {
     })
 }
 
-/// Whether a journey sends local codes by a channel.
+/// Whether a journey sends local codes by a channel, to sign in or to register an address.
 fn sends_codes(journey: &Journey, channel: CodeChannel) -> bool {
-    journey
-        .def
-        .steps
-        .iter()
-        .any(|s| matches!(&s.kind, StepKind::LocalOtp { channel: c, .. } if *c == channel))
+    let registered = match channel {
+        CodeChannel::Email => Authenticator::Email,
+        CodeChannel::Sms => Authenticator::Sms,
+    };
+    journey.def.steps.iter().any(|s| match &s.kind {
+        StepKind::LocalOtp { channel: c, .. } => *c == channel,
+        StepKind::RegisterAuthenticator { offer, .. } => offer.contains(&registered),
+        _ => false,
+    })
 }
 
 /// Opens the user store the configuration names: `database`, else `<data_dir>/ferry.db`.

@@ -38,7 +38,8 @@ impl Run<'_> {
     }
 
     /// Checks a code against the local TOTP seed of the user looked up, under the same
-    /// throttling as passwords.
+    /// throttling as passwords but counted under the code keys, so that a right password
+    /// does not clear a run of wrong codes.
     pub(super) async fn check_totp(&mut self, code: ExprId) -> Result<Exec, Fault> {
         let identifier = match (&self.session.user, &self.session.lookup) {
             (Some(user), _) => user.identifier.clone(),
@@ -46,8 +47,16 @@ impl Run<'_> {
             (None, None) => return Err(Fault::Broken("check_totp ran before find_user".into())),
         };
         let code = self.secret(code)?;
-        let keys = throttle::Keys::new(&identifier, self.transient.client.ip);
-        if let Some(locked) = self.wait_for_throttle(&keys).await? {
+        let ip = self.transient.client.ip;
+        let (login, keys) = (
+            throttle::Keys::new(&identifier, ip),
+            throttle::Keys::codes(&identifier, ip),
+        );
+        let gate = match self.locked_now(&login).await {
+            Some(locked) => Some(locked),
+            None => self.wait_for_throttle(&keys).await?,
+        };
+        if let Some(locked) = gate {
             return Ok(locked);
         }
 

@@ -1,17 +1,21 @@
-//! The `local_otp` step: Ferry sends a one-time code to the address in the local user's
-//! record (never one from the input), waits, and checks it. Only a salted digest of the code
-//! is kept in the session; codes expire, are single-use, and wrong codes are counted across
-//! resends, which do not reset the count.
+//! The `local_otp` step: Ferry sends a one-time code to the local user's address (one the
+//! user proved at a registration prompt, else the user attribute; never one from the input),
+//! waits, and checks it. Only a salted digest of the code is kept in the session; codes
+//! expire, are single-use, and wrong codes are counted across resends, which do not reset
+//! the count. Wrong codes also feed the account's and client's brute-force throttle, and
+//! codes sent are limited per account and per client across sessions.
 
 use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::input::{self, InputError};
-use super::session::{PendingCode, Proof};
-use super::steps::{Exec, Fault, Resumed, Run, outcome};
+use super::session::{PendingCode, Proof, SessionUser};
+use super::steps::{Exec, Fault, Resumed, Run, outcome, store_down};
+use super::throttle;
 use crate::authn::codes;
 use crate::compile::ir::{CodeChannel, Field, FieldKind};
 use crate::secret::Secret;
+use crate::store::CredentialKind;
 
 /// What a waiting `local_otp` step shows besides its fields.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -67,7 +71,7 @@ fn method(channel: CodeChannel) -> &'static str {
 }
 
 /// An address shown masked: `a***@example.com`, `*******0100`.
-fn mask(address: &str) -> String {
+pub(super) fn mask(address: &str) -> String {
     match address.split_once('@') {
         Some((local, domain)) => {
             let first: String = local.chars().take(1).collect();
@@ -81,8 +85,75 @@ fn mask(address: &str) -> String {
     }
 }
 
+/// What sending a code did.
+pub(super) enum Sending {
+    /// The code went out; the pending record now describes it.
+    Sent(PendingCode),
+    /// The account's or the client's send limit is spent; nothing was sent.
+    Limited,
+    /// The mail server or SMS gateway refused or could not be reached.
+    Failed,
+    /// The store failed; the run ends as this.
+    Down(Exec),
+}
+
+/// What a typed code is, against the pending one.
+pub(super) enum Verdict {
+    /// The code is right and in time.
+    Right,
+    /// The code has expired.
+    Expired,
+    /// The code is wrong.
+    Wrong,
+}
+
+/// Judges a typed code at `now`.
+pub(super) fn judge(pending: &PendingCode, code: &Secret, now: i64) -> Verdict {
+    if now >= pending.expires_at {
+        Verdict::Expired
+    } else if codes::matches(&pending.salt, &pending.digest, code) {
+        Verdict::Right
+    } else {
+        Verdict::Wrong
+    }
+}
+
+/// A fresh pending record for a code to `address`, before its first send.
+pub(super) fn pending_for(user: uuid::Uuid, address: &str) -> PendingCode {
+    PendingCode {
+        user,
+        salt: String::new(),
+        digest: String::new(),
+        expires_at: 0,
+        attempts: 0,
+        sends: 0,
+        sent_to: mask(address),
+        address: Some(address.to_owned()),
+        error: None,
+    }
+}
+
+/// The address in a stored email or SMS credential (`{"address": ...}`).
+pub(super) fn stored_address(secret: &str) -> Option<String> {
+    let value: Json = serde_json::from_str(secret).ok()?;
+    value
+        .get("address")
+        .and_then(Json::as_str)
+        .map(str::to_owned)
+}
+
 impl Run<'_> {
-    /// Enters the step: sends a first code to the user's address and waits.
+    /// The login and code throttling keys of the session's user and this request's client.
+    fn user_keys(&self, user: &SessionUser) -> [throttle::Keys; 2] {
+        let ip = self.transient.client.ip;
+        [
+            throttle::Keys::new(&user.identifier, ip),
+            throttle::Keys::codes(&user.identifier, ip),
+        ]
+    }
+
+    /// Enters the step: sends a first code to the user's address and waits. The address is
+    /// the one the user proved at a registration prompt, else the user attribute.
     pub(super) async fn local_otp_send(
         &mut self,
         channel: CodeChannel,
@@ -92,58 +163,111 @@ impl Run<'_> {
         let Some(user) = self.session.user.clone() else {
             return Ok(outcome("not_enrolled"));
         };
-        let address = user.attributes.get(attribute).and_then(Json::as_str);
-        let Some(address) = address.filter(|a| !a.trim().is_empty()) else {
-            return Ok(outcome("not_enrolled"));
+        let address = match self.code_address(&user, channel, attribute).await {
+            Ok(Some(address)) => address,
+            Ok(None) => return Ok(outcome("not_enrolled")),
+            Err(down) => return Ok(down),
         };
-        let pending = PendingCode {
-            user: user.id,
-            salt: String::new(),
-            digest: String::new(),
-            expires_at: 0,
-            attempts: 0,
-            sends: 0,
-            sent_to: mask(address),
-            error: None,
-        };
-        let address = address.to_owned();
-        self.deliver(channel, &address, pending).await
+        let [login, codes] = self.user_keys(&user);
+        for keys in [&login, &codes] {
+            if let Some(locked) = self.locked_now(keys).await {
+                return Ok(locked);
+            }
+        }
+        let pending = pending_for(user.id, &address);
+        Ok(match self.send_code(channel, pending, &login).await? {
+            Sending::Sent(pending) => {
+                self.session.local_code = Some(pending);
+                Exec::Wait
+            }
+            Sending::Limited => outcome("rate_limited"),
+            Sending::Failed => outcome("unavailable"),
+            Sending::Down(down) => down,
+        })
     }
 
-    /// Sends a new code under the pending record's counts; waits, or `unavailable`.
-    async fn deliver(
-        &mut self,
+    /// Where the user's codes go: a registered address first, then the attribute.
+    async fn code_address(
+        &self,
+        user: &SessionUser,
         channel: CodeChannel,
-        address: &str,
+        attribute: &str,
+    ) -> Result<Option<String>, Exec> {
+        let kind = match channel {
+            CodeChannel::Email => CredentialKind::Email,
+            CodeChannel::Sms => CredentialKind::Sms,
+        };
+        let registered = self
+            .engine
+            .users
+            .credential(user.id, kind)
+            .await
+            .map_err(|e| store_down(&e))?;
+        if let Some(address) = registered.and_then(|c| stored_address(&c.secret)) {
+            return Ok(Some(address));
+        }
+        let address = user.attributes.get(attribute).and_then(Json::as_str);
+        Ok(address.filter(|a| !a.trim().is_empty()).map(str::to_owned))
+    }
+
+    /// The `locked` outcome if the account or client is locked now; never waits.
+    pub(super) async fn locked_now(&mut self, keys: &throttle::Keys) -> Option<Exec> {
+        let now = self.engine.clock.now_ms();
+        match throttle::gate(self.engine.users.as_ref(), &self.engine.throttle, keys, now).await {
+            Ok(throttle::Gate::Open(_)) => None,
+            Ok(throttle::Gate::Locked(until)) => {
+                self.transient.locked_until = Some(until);
+                Some(outcome("locked"))
+            }
+            Err(e) => Some(store_down(&e)),
+        }
+    }
+
+    /// Sends a new code to the pending record's address under its counts and the send
+    /// limits of `keys`.
+    pub(super) async fn send_code(
+        &self,
+        channel: CodeChannel,
         mut pending: PendingCode,
-    ) -> Result<Exec, Fault> {
+        keys: &throttle::Keys,
+    ) -> Result<Sending, Fault> {
+        let Some(address) = pending.address.clone() else {
+            return Err(Fault::Broken("a pending code without its address".into()));
+        };
         let limits = &self.engine.authenticators.codes;
+        let users = self.engine.users.as_ref();
+        let now = self.engine.clock.now_ms();
+        match throttle::take_send(users, &limits.send_limits, keys, now).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(target: "ferry::journey", user = %pending.user, channel = channel.name(), "code not sent: send limit reached");
+                return Ok(Sending::Limited);
+            }
+            Err(e) => return Ok(Sending::Down(store_down(&e))),
+        }
         let issued = codes::issue(limits.digits);
         let minutes = limits.ttl_seconds.div_ceil(60);
         let sent = match channel {
             CodeChannel::Email => match &self.engine.email {
-                Some(sender) => sender.send(address, &issued.code, minutes).await,
+                Some(sender) => sender.send(&address, &issued.code, minutes).await,
                 None => return Err(Fault::Broken("email codes are not configured".into())),
             },
             CodeChannel::Sms => match &self.engine.sms {
-                Some(sender) => sender.send(address, &issued.code, minutes).await,
+                Some(sender) => sender.send(&address, &issued.code, minutes).await,
                 None => return Err(Fault::Broken("SMS codes are not configured".into())),
             },
         };
         if let Err(e) = sent {
             tracing::warn!(target: "ferry::journey", user = %pending.user, channel = channel.name(), error = %e, "code delivery failed");
-            self.session.local_code = None;
-            return Ok(outcome("unavailable"));
+            return Ok(Sending::Failed);
         }
-        let now = self.engine.clock.now_ms();
         pending.salt = issued.salt;
         pending.digest = issued.digest;
         pending.expires_at = now.saturating_add((limits.ttl_seconds as i64).saturating_mul(1000));
         pending.sends += 1;
         pending.error = None;
         tracing::info!(target: "ferry::journey", user = %pending.user, channel = channel.name(), sends = pending.sends, "code sent");
-        self.session.local_code = Some(pending);
-        Ok(Exec::Wait)
+        Ok(Sending::Sent(pending))
     }
 
     /// Takes the user's answer: a code, or a request for a new one.
@@ -153,16 +277,25 @@ impl Run<'_> {
         input: &Json,
     ) -> Result<Exec, Resumed> {
         let accepted = input::accept(&fields(), input).map_err(Resumed::Invalid)?;
+        let user = self.session.user.clone();
         let pending = self
             .session
             .local_code
             .clone()
-            .filter(|p| self.session.user.as_ref().is_some_and(|u| u.id == p.user))
-            .ok_or_else(|| Resumed::Fault(Fault::Broken("no local code was sent".into())))?;
+            .filter(|p| user.as_ref().is_some_and(|u| u.id == p.user));
+        let (Some(user), Some(pending)) = (user, pending) else {
+            return Err(Resumed::Fault(Fault::Broken(
+                "no local code was sent".into(),
+            )));
+        };
+        let [login, codes] = self.user_keys(&user);
         let action = accepted.public.get("action").and_then(Json::as_str);
         match (action, accepted.secrets.get("code")) {
-            (Some("resend"), None) => self.resend(channel, pending).await,
-            (None, Some(code)) => Ok(self.check_code(channel, pending, code)),
+            (Some("resend"), None) => self.resend(channel, pending, &login).await,
+            (None, Some(code)) => self
+                .check_code(channel, pending, code, [&login, &codes])
+                .await
+                .map_err(Resumed::Fault),
             (Some(other), None) => Err(Resumed::Invalid(InputError::NotOffered(other.into()))),
             _ => Err(Resumed::Invalid(InputError::Missing("code".into()))),
         }
@@ -172,61 +305,87 @@ impl Run<'_> {
         &mut self,
         channel: CodeChannel,
         pending: PendingCode,
+        keys: &throttle::Keys,
     ) -> Result<Exec, Resumed> {
         if pending.sends >= self.engine.authenticators.codes.max_sends {
             return Err(Resumed::Invalid(InputError::ResendLimit));
         }
-        let attribute = self.address_attribute().map_err(Resumed::Fault)?;
-        let address = self
-            .session
-            .user
-            .as_ref()
-            .and_then(|u| u.attributes.get(&attribute))
-            .and_then(Json::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| Resumed::Fault(Fault::Broken("the address went away".into())))?;
-        self.deliver(channel, &address, pending)
+        match self
+            .send_code(channel, pending, keys)
             .await
-            .map_err(Resumed::Fault)
-    }
-
-    /// The attribute the waiting `local_otp` step sends to.
-    fn address_attribute(&self) -> Result<String, Fault> {
-        match self.journey.step(self.session.step).map(|s| &s.kind) {
-            Some(crate::compile::ir::StepKind::LocalOtp { attribute, .. }) => Ok(attribute.clone()),
-            _ => Err(Fault::Broken("not waiting at a local_otp step".into())),
+            .map_err(Resumed::Fault)?
+        {
+            Sending::Sent(pending) => {
+                self.session.local_code = Some(pending);
+                Ok(Exec::Wait)
+            }
+            Sending::Limited => Err(Resumed::Invalid(InputError::SendLimit)),
+            Sending::Failed => {
+                self.session.local_code = None;
+                Ok(outcome("unavailable"))
+            }
+            Sending::Down(down) => Ok(down),
         }
     }
 
-    fn check_code(
+    /// Checks a code under the brute-force throttle: a locked login key refuses it, wrong
+    /// codes are counted (with growing delays and a lock) under the code keys, which only a
+    /// right code clears; a lock ends the step as `locked`.
+    async fn check_code(
         &mut self,
         channel: CodeChannel,
         mut pending: PendingCode,
         code: &Secret,
-    ) -> Exec {
+        [login, keys]: [&throttle::Keys; 2],
+    ) -> Result<Exec, Fault> {
+        let stop = match self.locked_now(login).await {
+            Some(locked) => Some(locked),
+            None => self.wait_for_throttle(keys).await?,
+        };
+        if let Some(stop) = stop {
+            self.session.local_code = None;
+            return Ok(stop);
+        }
+        let store = self.engine.users.as_ref();
+        let settings = &self.engine.throttle;
         let now = self.engine.clock.now_ms();
-        if now >= pending.expires_at {
-            self.session.local_code = None;
-            return outcome("expired");
+        match judge(&pending, code, now) {
+            Verdict::Expired => {
+                self.session.local_code = None;
+                return Ok(outcome("expired"));
+            }
+            Verdict::Right => {
+                self.session.local_code = None;
+                if let Err(e) = throttle::succeeded(store, settings, keys).await {
+                    return Ok(store_down(&e));
+                }
+                self.session.proofs.push(Proof::LocalCode {
+                    user: pending.user,
+                    method: method(channel).into(),
+                });
+                return Ok(outcome("success"));
+            }
+            Verdict::Wrong => {}
         }
-        if codes::matches(&pending.salt, &pending.digest, code) {
-            self.session.local_code = None;
-            self.session.proofs.push(Proof::LocalCode {
-                user: pending.user,
-                method: method(channel).into(),
-            });
-            return outcome("success");
-        }
+        let locked = match throttle::failed(store, settings, keys, now).await {
+            Ok(locked) => locked,
+            Err(e) => return Ok(store_down(&e)),
+        };
         pending.attempts += 1;
         let max = self.engine.authenticators.codes.max_attempts;
+        if locked.is_some() {
+            self.transient.locked_until = locked;
+            self.session.local_code = None;
+            return Ok(outcome("locked"));
+        }
         if pending.attempts >= max {
             self.session.local_code = None;
-            return outcome("too_many_attempts");
+            return Ok(outcome("too_many_attempts"));
         }
         let left = max - pending.attempts;
         pending.error = Some(format!("The code is wrong; {left} attempts left."));
         self.session.local_code = Some(pending);
-        Exec::Wait
+        Ok(Exec::Wait)
     }
 }
 

@@ -45,6 +45,7 @@ pub struct Engine {
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
     passwords: Passwords,
+    password_rules: crate::authn::choice::PasswordRules,
     clock: SharedClock,
     limits: SessionSettings,
     throttle: crate::config::ThrottleSettings,
@@ -699,15 +700,15 @@ fn view(engine: &Engine, journey: &Journey, session: &Session) -> StepView {
         ..
     } = &step.kind
     {
-        let account = session.user.as_ref().map_or("", |u| u.identifier.as_str());
         let pending = session.registration.as_ref();
-        let (register, fields) = register::view(engine, offer, *policy, pending, account);
+        let (register, fields) =
+            register::view(engine, offer, *policy, pending, session.user.as_ref());
         return StepView {
             id: step.name.clone(),
             kind: step.kind.keyword(),
             title: title.clone(),
             fields,
-            sent_to: None,
+            sent_to: register.sent_to.clone(),
             redirect_url: None,
             passkey: None,
             otp: None,

@@ -1,17 +1,22 @@
 //! The `register_authenticator` step: offers a signed-in user a new authenticator under a
-//! policy (required, optional, or deferred within limits), keeps the per-user prompt state
-//! in the store, and stores a TOTP seed only once the user has typed a first valid code.
+//! policy (required, optional, or deferred within limits) and keeps the per-user prompt state
+//! in the store. A TOTP seed is stored only once the user has typed a first valid code, an
+//! email address or phone number only once the user has typed the code sent to it, and a
+//! chosen password only if the password rules accept it.
 
 use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::input::{self, InputError};
 use super::local::{TOTP, open_seed};
-use super::session::{PendingRegistration, Proof, SessionUser};
-use super::steps::{Exec, Fault, Resumed, Run, outcome, store_down};
+use super::local_otp::{self, CodeView, Sending, Verdict};
+use super::session::{PendingCode, PendingRegistration, Proof, SessionUser};
+use super::steps::{Exec, Fault, Resumed, Run, hashing, outcome, store_down};
+use super::throttle;
 use super::{Engine, FieldView};
 use crate::authn::totp::{self, Seed};
-use crate::compile::ir::{Authenticator, Field, FieldKind, RegisterPolicy};
+use crate::compile::ir::{Authenticator, CodeChannel, Field, FieldKind, RegisterPolicy};
+use crate::secret::Secret;
 use crate::store::{CredentialKind, PromptState, StoredCredential};
 
 const DAY_MS: i64 = 86_400_000;
@@ -21,6 +26,9 @@ const DAY_MS: i64 = 86_400_000;
 pub struct RegisterView {
     /// What is offered.
     pub offer: Vec<Authenticator>,
+    /// What the user chose, once chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<Authenticator>,
     /// `required`, `optional` or `deferred`.
     pub policy: &'static str,
     /// Whether `{"action": "skip"}` is accepted now.
@@ -39,9 +47,27 @@ pub struct RegisterView {
     /// The passkey being registered: the options for `navigator.credentials.create`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passkey: Option<super::passkey::PasskeyView>,
+    /// What a chosen password must be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<PasswordRulesView>,
+    /// The code sent to the address being registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeView>,
+    /// Where that code went, masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_to: Option<String>,
     /// Why the last answer was not accepted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The length limits of a password the user chooses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PasswordRulesView {
+    /// The fewest characters.
+    pub min_length: usize,
+    /// The most characters.
+    pub max_length: usize,
 }
 
 /// What an authenticator app needs: the URI (also as a QR code) or the secret typed by hand.
@@ -87,11 +113,46 @@ fn credential_kind(authenticator: Authenticator) -> Option<CredentialKind> {
         Authenticator::Totp => Some(CredentialKind::Totp),
         Authenticator::Password => Some(CredentialKind::Password),
         Authenticator::Passkey => Some(CredentialKind::Passkey),
-        Authenticator::Email | Authenticator::Sms => None,
+        Authenticator::Email => Some(CredentialKind::Email),
+        Authenticator::Sms => Some(CredentialKind::Sms),
     }
 }
 
-fn answer_fields() -> [Field; 3] {
+/// The channel codes go by when registering an address.
+fn channel(authenticator: Authenticator) -> Option<CodeChannel> {
+    match authenticator {
+        Authenticator::Email => Some(CodeChannel::Email),
+        Authenticator::Sms => Some(CodeChannel::Sms),
+        _ => None,
+    }
+}
+
+/// A typed address, trimmed, if it can be one for the channel: an email address as SMTP
+/// takes it, or a phone number in E.164 form (`+`, then 8 to 15 digits, no leading zero).
+fn checked_address(channel: CodeChannel, text: &str) -> Result<String, InputError> {
+    let text = text.trim();
+    match channel {
+        CodeChannel::Email => text
+            .parse::<lettre::Address>()
+            .map(|_| text.to_owned())
+            .map_err(|_| InputError::Address("`address` is not an email address")),
+        CodeChannel::Sms => {
+            let digits = text.strip_prefix('+').unwrap_or("");
+            let e164 = (8..=15).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !digits.starts_with('0');
+            if e164 {
+                Ok(text.to_owned())
+            } else {
+                Err(InputError::Address(
+                    "`address` must be a phone number in E.164 form, such as +447700900123",
+                ))
+            }
+        }
+    }
+}
+
+fn answer_fields() -> [Field; 5] {
     let field = |name: &str, kind| Field {
         name: name.into(),
         kind,
@@ -102,7 +163,58 @@ fn answer_fields() -> [Field; 3] {
         field("code", FieldKind::Otp),
         field("method", FieldKind::Text),
         field("action", FieldKind::Text),
+        field("password", FieldKind::Password),
+        field("address", FieldKind::Text),
     ]
+}
+
+/// One answer to a waiting register step, besides a choice of method.
+enum Answer<'a> {
+    Skip,
+    Resend,
+    Code(&'a Secret),
+    Password(&'a Secret),
+    Address(&'a str),
+}
+
+/// Reads an answer: a choice of `method`, and at most one of `action`, `code`, `password` and
+/// `address` (with a `method`, only the `password` or `address` it asks for).
+fn answers<'a>(
+    accepted: &'a input::Accepted,
+    offer: &[Authenticator],
+) -> Result<(Option<Authenticator>, Option<Answer<'a>>), InputError> {
+    let text = |name: &str| accepted.public.get(name).and_then(Json::as_str);
+    let (action, method, address) = (text("action"), text("method"), text("address"));
+    let (code, password) = (
+        accepted.secrets.get("code"),
+        accepted.secrets.get("password"),
+    );
+    let chosen = match method {
+        Some(name) => Some(
+            Authenticator::parse(name)
+                .filter(|m| offer.contains(m))
+                .ok_or_else(|| InputError::NotOffered(name.to_owned()))?,
+        ),
+        None => None,
+    };
+    let given = usize::from(action.is_some())
+        + usize::from(code.is_some())
+        + usize::from(password.is_some())
+        + usize::from(address.is_some());
+    if given > 1 || (method.is_some() && (action.is_some() || code.is_some())) {
+        return Err(InputError::RegisterAnswer);
+    }
+    let answer = match (action, code, password, address) {
+        (Some("skip"), ..) => Some(Answer::Skip),
+        (Some("resend"), ..) => Some(Answer::Resend),
+        (Some(other), ..) => return Err(InputError::NotOffered(other.to_owned())),
+        (_, Some(code), ..) => Some(Answer::Code(code)),
+        (_, _, Some(password), _) => Some(Answer::Password(password)),
+        (.., Some(address)) => Some(Answer::Address(address)),
+        _ if chosen.is_none() => return Err(InputError::RegisterAnswer),
+        _ => None,
+    };
+    Ok((chosen, answer))
 }
 
 fn invalid(e: InputError) -> Resumed {
@@ -165,6 +277,7 @@ impl Run<'_> {
             sealed: None,
             error: None,
             passkey: None,
+            code: None,
         };
         if let [only] = offer {
             self.begin(&mut pending, *only).await?;
@@ -173,21 +286,22 @@ impl Run<'_> {
         Ok(Exec::Wait)
     }
 
-    /// Starts setting up the chosen authenticator.
+    /// Starts setting up the chosen authenticator: a new TOTP seed, a passkey ceremony, or
+    /// (for a password, an email address or a phone number) waiting for what the user types.
     async fn begin(
         &self,
         pending: &mut PendingRegistration,
         method: Authenticator,
     ) -> Result<(), Fault> {
+        pending.method = Some(method);
+        pending.sealed = None;
+        pending.passkey = None;
+        pending.code = None;
+        pending.error = None;
         match method {
             Authenticator::Totp => {}
             Authenticator::Passkey => return self.passkey_register_start(pending).await,
-            other => {
-                return Err(Fault::Broken(format!(
-                    "`{}` authenticators cannot be enrolled",
-                    other.name()
-                )));
-            }
+            Authenticator::Password | Authenticator::Email | Authenticator::Sms => return Ok(()),
         }
         let settings = &self.engine.authenticators.totp;
         let seed = Seed::generate(settings.digits, settings.period, settings.algorithm);
@@ -195,10 +309,7 @@ impl Run<'_> {
             .sealer()?
             .seal(TOTP, &seed.to_stored())
             .map_err(super::steps::fault)?;
-        pending.method = Some(method);
         pending.sealed = Some(sealed);
-        pending.passkey = None;
-        pending.error = None;
         Ok(())
     }
 
@@ -226,26 +337,208 @@ impl Run<'_> {
             };
         }
         let accepted = input::accept(&answer_fields(), input).map_err(invalid)?;
-        let text = |name: &str| accepted.public.get(name).and_then(Json::as_str);
-        let exec = match (text("action"), text("method"), accepted.secrets.get("code")) {
-            (Some("skip"), None, None) => self.skip(policy, pending).await?,
-            (None, Some(name), None) => {
-                let method = Authenticator::parse(name)
-                    .filter(|m| offer.contains(m))
-                    .ok_or_else(|| invalid(InputError::NotOffered(name.to_owned())))?;
-                self.begin(&mut pending, method)
-                    .await
-                    .map_err(Resumed::Fault)?;
-                self.session.registration = Some(pending);
-                Exec::Wait
+        let (chosen, answer) = answers(&accepted, offer).map_err(invalid)?;
+        let mut exec = Exec::Wait;
+        if let Some(method) = chosen {
+            self.begin(&mut pending, method)
+                .await
+                .map_err(Resumed::Fault)?;
+            if let (Some(channel), None) = (channel(method), &answer) {
+                exec = self.send_to_file(&mut pending, channel).await?;
             }
-            (None, None, Some(code)) => self.confirm(pending, code).await?,
-            (Some(other), None, None) => {
-                return Err(invalid(InputError::NotOffered(other.to_owned())));
-            }
-            _ => return Err(invalid(InputError::RegisterAnswer)),
-        };
+        }
+        if let Some(answer) = answer {
+            exec = match answer {
+                Answer::Skip => self.skip(policy, pending.clone()).await?,
+                Answer::Code(code) if pending.code.is_some() => {
+                    self.confirm_address(&mut pending, code).await?
+                }
+                Answer::Code(code) => self.confirm(&mut pending, code).await?,
+                Answer::Password(password) => self.choose_password(&pending, password).await?,
+                Answer::Address(address) => self.send_to(&mut pending, address).await?,
+                Answer::Resend => self.resend_registration(&mut pending).await?,
+            };
+        }
+        if matches!(exec, Exec::Wait) {
+            self.session.registration = Some(pending);
+        }
         Ok(exec)
+    }
+
+    /// After `{"method": "email"|"sms"}`: sends a code to the address the user's profile
+    /// already holds, if any; otherwise waits for `address`.
+    async fn send_to_file(
+        &mut self,
+        pending: &mut PendingRegistration,
+        channel: CodeChannel,
+    ) -> Result<Exec, Resumed> {
+        let user = self.proven_user().map_err(Resumed::Fault)?;
+        let attribute = crate::compile::default_attribute(channel);
+        let on_file = user.attributes.get(attribute).and_then(Json::as_str);
+        match on_file.and_then(|a| checked_address(channel, a).ok()) {
+            Some(address) => {
+                self.send_registration_code(pending, channel, &address)
+                    .await
+            }
+            None => Ok(Exec::Wait),
+        }
+    }
+
+    /// `{"address": ...}`: sends a code to the address typed for the chosen channel.
+    async fn send_to(
+        &mut self,
+        pending: &mut PendingRegistration,
+        address: &str,
+    ) -> Result<Exec, Resumed> {
+        let channel = pending
+            .method
+            .and_then(channel)
+            .ok_or_else(|| invalid(InputError::NotOffered("address".into())))?;
+        let address = checked_address(channel, address).map_err(invalid)?;
+        self.send_registration_code(pending, channel, &address)
+            .await
+    }
+
+    async fn send_registration_code(
+        &mut self,
+        pending: &mut PendingRegistration,
+        channel: CodeChannel,
+        address: &str,
+    ) -> Result<Exec, Resumed> {
+        let user = self.proven_user().map_err(Resumed::Fault)?;
+        let keys = throttle::Keys::new(&user.identifier, self.transient.client.ip);
+        let fresh = local_otp::pending_for(user.id, address);
+        self.code_sent(pending, channel, fresh, &keys).await
+    }
+
+    /// `{"action": "resend"}`: a new code to the address being registered.
+    async fn resend_registration(
+        &mut self,
+        pending: &mut PendingRegistration,
+    ) -> Result<Exec, Resumed> {
+        let (Some(code), Some(channel)) = (pending.code.clone(), pending.method.and_then(channel))
+        else {
+            return Err(invalid(InputError::NotOffered("resend".into())));
+        };
+        if code.sends >= self.engine.authenticators.codes.max_sends {
+            return Err(invalid(InputError::ResendLimit));
+        }
+        let user = self.proven_user().map_err(Resumed::Fault)?;
+        let keys = throttle::Keys::new(&user.identifier, self.transient.client.ip);
+        self.code_sent(pending, channel, code, &keys).await
+    }
+
+    async fn code_sent(
+        &mut self,
+        pending: &mut PendingRegistration,
+        channel: CodeChannel,
+        code: PendingCode,
+        keys: &throttle::Keys,
+    ) -> Result<Exec, Resumed> {
+        match self
+            .send_code(channel, code, keys)
+            .await
+            .map_err(Resumed::Fault)?
+        {
+            Sending::Sent(code) => {
+                pending.code = Some(code);
+                pending.error = None;
+                Ok(Exec::Wait)
+            }
+            Sending::Limited => Err(invalid(InputError::SendLimit)),
+            Sending::Failed => {
+                pending.code = None;
+                pending.error = Some("The code could not be sent; try again later.".into());
+                Ok(Exec::Wait)
+            }
+            Sending::Down(down) => Ok(down),
+        }
+    }
+
+    /// Checks the code sent to the address being registered; keeps the address if right.
+    async fn confirm_address(
+        &mut self,
+        pending: &mut PendingRegistration,
+        typed: &Secret,
+    ) -> Result<Exec, Resumed> {
+        let (Some(mut code), Some(method)) = (pending.code.clone(), pending.method) else {
+            return Err(invalid(InputError::NoMethod));
+        };
+        let (Some(kind), Some(address)) = (credential_kind(method), code.address.clone()) else {
+            return Err(Resumed::Fault(Fault::Broken(
+                "a code for no address".into(),
+            )));
+        };
+        let now = self.engine.clock.now_ms();
+        match local_otp::judge(&code, typed, now) {
+            Verdict::Right => {}
+            Verdict::Expired => {
+                pending.error = Some("The code has expired; ask for a new one.".into());
+                return Ok(Exec::Wait);
+            }
+            Verdict::Wrong => {
+                code.attempts += 1;
+                let max = self.engine.authenticators.codes.max_attempts;
+                if code.attempts >= max {
+                    pending.code = None;
+                    pending.error = Some("Too many wrong codes; enter the address again.".into());
+                } else {
+                    let left = max - code.attempts;
+                    code.error = Some(format!("The code is wrong; {left} attempts left."));
+                    pending.code = Some(code);
+                }
+                return Ok(Exec::Wait);
+            }
+        }
+        let user = self.proven_user().map_err(Resumed::Fault)?;
+        let credential = StoredCredential {
+            secret: serde_json::json!({ "address": address }).to_string(),
+            last_used: None,
+        };
+        if let Err(e) = self
+            .engine
+            .users
+            .set_credential(user.id, kind, &credential, now)
+            .await
+        {
+            return Ok(store_down(&e));
+        }
+        Ok(self.registered(pending.state.clone(), kind).await)
+    }
+
+    /// `{"password": ...}`: checks the chosen password against the rules, then keeps its
+    /// argon2id hash.
+    async fn choose_password(
+        &mut self,
+        pending: &PendingRegistration,
+        password: &Secret,
+    ) -> Result<Exec, Resumed> {
+        if pending.method != Some(Authenticator::Password) {
+            return Err(invalid(InputError::NotOffered("password".into())));
+        }
+        let user = self.proven_user().map_err(Resumed::Fault)?;
+        self.engine
+            .password_rules
+            .check(password, &user.identifier)
+            .map_err(|refusal| invalid(InputError::Password(refusal)))?;
+        let hash = self
+            .engine
+            .passwords
+            .hash(password)
+            .await
+            .map_err(|e| Resumed::Fault(hashing(e)))?;
+        let now = self.engine.clock.now_ms();
+        if let Err(e) = self
+            .engine
+            .users
+            .set_password_hash(user.id, &hash, now)
+            .await
+        {
+            return Ok(store_down(&e));
+        }
+        Ok(self
+            .registered(pending.state.clone(), CredentialKind::Password)
+            .await)
     }
 
     async fn skip(
@@ -272,8 +565,8 @@ impl Run<'_> {
     /// Checks the first code of a new TOTP seed; stores the seed only if it is right.
     async fn confirm(
         &mut self,
-        mut pending: PendingRegistration,
-        code: &crate::secret::Secret,
+        pending: &mut PendingRegistration,
+        code: &Secret,
     ) -> Result<Exec, Resumed> {
         let sealed = pending
             .sealed
@@ -283,7 +576,6 @@ impl Run<'_> {
         let (seed, _) = open_seed(sealer, &sealed).map_err(|e| Resumed::Fault(Fault::Broken(e)))?;
         let Some(matched) = seed.verify(code, self.engine.clock.now_secs(), None) else {
             pending.error = Some("The code is wrong or has expired; enter the current one.".into());
-            self.session.registration = Some(pending);
             return Ok(Exec::Wait);
         };
 
@@ -301,7 +593,9 @@ impl Run<'_> {
             return Ok(store_down(&e));
         }
         self.session.proofs.push(Proof::LocalTotp { user: user.id });
-        Ok(self.registered(pending.state, CredentialKind::Totp).await)
+        Ok(self
+            .registered(pending.state.clone(), CredentialKind::Totp)
+            .await)
     }
 
     /// Records a registration in the prompt's state and the session's user.
@@ -332,7 +626,7 @@ pub fn view(
     offer: &[Authenticator],
     policy: RegisterPolicy,
     pending: Option<&PendingRegistration>,
-    account: &str,
+    user: Option<&SessionUser>,
 ) -> (RegisterView, Vec<FieldView>) {
     let state = pending.map(|p| p.state.clone()).unwrap_or_default();
     let can_skip = may_skip(policy, &state, engine.clock.now_ms());
@@ -342,6 +636,7 @@ pub fn view(
         }
         _ => (None, None),
     };
+    let account = user.map_or("", |u| u.identifier.as_str());
     let totp = pending
         .and_then(|p| p.sealed.as_deref())
         .and_then(|sealed| enrolment(engine, sealed, account));
@@ -350,25 +645,58 @@ pub fn view(
         .map(|p| super::passkey::PasskeyView {
             options: p.options.clone(),
         });
-    let mut fields = vec![if totp.is_some() {
-        field("code", FieldKind::Otp, false)
-    } else if passkey.is_some() {
-        field("credential", FieldKind::Text, false)
-    } else {
-        field("method", FieldKind::Text, false)
-    }];
-    if can_skip {
+    let method = pending.and_then(|p| p.method);
+    let codes = &engine.authenticators.codes;
+    let code = pending.and_then(|p| {
+        let sent = p.code.as_ref()?;
+        let channel = p.method.and_then(channel)?;
+        Some(local_otp::view(
+            sent,
+            channel,
+            (codes.max_attempts, codes.max_sends),
+        ))
+    });
+    let sent_to = pending.and_then(|p| p.code.as_ref().map(|c| c.sent_to.clone()));
+    let rules = &engine.password_rules;
+    let mut fields = match (method, &code) {
+        (Some(Authenticator::Totp), _) => vec![field("code", FieldKind::Otp, false)],
+        (Some(Authenticator::Passkey), _) => vec![field("credential", FieldKind::Text, false)],
+        (Some(Authenticator::Password), _) => vec![field("password", FieldKind::Password, false)],
+        (Some(_), Some(_)) => vec![
+            field("code", FieldKind::Otp, false),
+            field("action", FieldKind::Text, true),
+        ],
+        (Some(chosen), None) => {
+            let on_file = channel(chosen)
+                .map(crate::compile::default_attribute)
+                .and_then(|a| user?.attributes.get(a))
+                .is_some();
+            vec![field("address", FieldKind::Text, on_file)]
+        }
+        (None, _) => vec![field("method", FieldKind::Text, false)],
+    };
+    if method.is_some() && offer.len() > 1 {
+        fields.push(field("method", FieldKind::Text, true));
+    }
+    if can_skip && !fields.iter().any(|f| f.name == "action") {
         fields.push(field("action", FieldKind::Text, true));
     }
     let view = RegisterView {
         offer: offer.to_vec(),
         policy: policy.name(),
+        method,
         can_skip,
         skips_left,
         skippable_until,
         state,
         totp,
         passkey,
+        password: (method == Some(Authenticator::Password)).then(|| PasswordRulesView {
+            min_length: rules.min_length(),
+            max_length: rules.max_length(),
+        }),
+        code,
+        sent_to,
         error: pending.and_then(|p| p.error.clone()),
     };
     (view, fields)

@@ -194,13 +194,17 @@ pub struct PendingCode {
     pub sends: u32,
     /// Where it went, masked.
     pub sent_to: String,
+    /// Where it went, for a resend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     /// Why the last answer was not accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 /// A registration prompt in progress: its state as shown, and the authenticator being set
-/// up. A TOTP seed is kept sealed (encrypted) until the user confirms it with a first code.
+/// up. A TOTP seed is kept sealed (encrypted) until the user confirms it with a first code;
+/// an address is kept only once the user has typed the code sent to it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingRegistration {
     /// The user's state for this prompt, as stored when it was shown.
@@ -217,6 +221,9 @@ pub struct PendingRegistration {
     /// A passkey registration ceremony in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passkey: Option<PendingPasskey>,
+    /// A code sent to the email address or phone number being registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<PendingCode>,
 }
 
 /// A WebAuthn ceremony in progress: the relying party's state (challenge included), kept

@@ -826,7 +826,7 @@ pub(super) fn fault(e: impl std::fmt::Display) -> Fault {
 }
 
 /// A hashing error as a fault: a full queue is `Busy`, anything else is broken.
-fn hashing(e: PasswordError) -> Fault {
+pub(super) fn hashing(e: PasswordError) -> Fault {
     match e {
         PasswordError::Busy => Fault::Busy,
         other => fault(other),

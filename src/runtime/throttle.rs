@@ -1,10 +1,12 @@
 //! Brute-force protection, on by default: failed local logins are counted per account and per
 //! client address in the user store, answered with growing delays, and locked out after a
 //! bounded number of consecutive failures (NIST SP 800-63B §5.2.2 allows at most 100 per
-//! account). A success clears both counts.
+//! account). A success clears both counts. One-time codes sent are limited the same way, per
+//! account and per client, across sessions.
 
 use std::time::Duration;
 
+use crate::authn::settings::SendLimits;
 use crate::config::{ThrottleLimits, ThrottleSettings};
 use crate::store::{StoreError, UserStore};
 
@@ -32,6 +34,15 @@ impl Keys {
         Self {
             account: format!("account:{identifier}"),
             client: client.map(|ip| format!("client:{ip}")),
+        }
+    }
+
+    /// The keys wrong one-time codes (sent or TOTP) are counted under: apart from the login
+    /// keys, so a right password, which clears those, does not clear a run of wrong codes.
+    pub fn codes(identifier: &str, client: Option<std::net::IpAddr>) -> Self {
+        Self {
+            account: format!("codes:account:{identifier}"),
+            client: client.map(|ip| format!("codes:client:{ip}")),
         }
     }
 
@@ -96,6 +107,49 @@ pub async fn succeeded(
     Ok(())
 }
 
+/// Takes one code from the send limits of the account and the client: `Ok(false)`, counting
+/// nothing, when either limit is spent. A key's count starts again once a window has passed
+/// since its last code, and a spent limit holds for a window. The keys are the login keys
+/// with `send:` in front, so sends and failures are counted apart.
+pub async fn take_send(
+    store: &dyn UserStore,
+    limits: &SendLimits,
+    keys: &Keys,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let window = i64::try_from(limits.window_seconds)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1000);
+    let keyed: Vec<(String, u32)> =
+        std::iter::once((format!("send:{}", keys.account), limits.account))
+            .chain(
+                keys.client
+                    .as_ref()
+                    .map(|c| (format!("send:{c}"), limits.client)),
+            )
+            .collect();
+    for (key, limit) in &keyed {
+        if *limit == 0 {
+            return Ok(false);
+        }
+        let sent = store.failures(key).await?;
+        if sent.locked_until.is_some_and(|until| until > now) {
+            return Ok(false);
+        }
+        let stale = sent.locked_until.is_some() || now.saturating_sub(sent.last_at) >= window;
+        if sent.count > 0 && stale {
+            store.clear_failures(key).await?;
+        }
+    }
+    for (key, limit) in &keyed {
+        let sent = store.add_failure(key, now).await?;
+        if sent.count >= *limit {
+            store.lock(key, now.saturating_add(window)).await?;
+        }
+    }
+    Ok(true)
+}
+
 /// The wait before the next attempt after `count` consecutive failures: none for the first
 /// `free_failures`, then doubling from `base_delay_ms` up to `max_delay_ms`.
 pub fn delay(limits: &ThrottleLimits, count: u32) -> Duration {
@@ -139,6 +193,34 @@ mod tests {
             .map(|n| delay(&limits, n).as_millis() as u64)
             .collect();
         assert_eq!(waits, vec![0, 0, 100, 200, 400, 800, 1_000, 1_000]);
+    }
+
+    #[tokio::test]
+    async fn codes_sent_are_limited_per_account_and_client_for_a_window() {
+        let store = MemoryUsers::new();
+        let limits = SendLimits {
+            account: 3,
+            client: 5,
+            window_seconds: 60,
+        };
+        let alice = Keys::new("alice", "10.0.0.1".parse().ok());
+        for at in 0..3 {
+            assert!(take_send(&store, &limits, &alice, at).await.unwrap());
+        }
+        assert!(!take_send(&store, &limits, &alice, 10).await.unwrap());
+        assert!(!take_send(&store, &limits, &alice, 59_999).await.unwrap());
+        // Another account from the same address: two more, then the client's limit holds.
+        let bob = Keys::new("bob", "10.0.0.1".parse().ok());
+        assert!(take_send(&store, &limits, &bob, 20).await.unwrap());
+        assert!(take_send(&store, &limits, &bob, 21).await.unwrap());
+        assert!(!take_send(&store, &limits, &bob, 22).await.unwrap());
+        let elsewhere = Keys::new("carol", "10.0.0.2".parse().ok());
+        assert!(take_send(&store, &limits, &elsewhere, 23).await.unwrap());
+        // A window after the locks (alice's at 2, the address's at 21), codes flow again.
+        assert!(!take_send(&store, &limits, &alice, 60_010).await.unwrap());
+        assert!(take_send(&store, &limits, &alice, 60_030).await.unwrap());
+        // Sends are counted apart from login failures.
+        assert_eq!(store.failures("account:alice").await.unwrap().count, 0);
     }
 
     #[tokio::test]

@@ -26,6 +26,8 @@ struct Inner {
     passwords: HashMap<Uuid, String>,
     totps: HashMap<Uuid, String>,
     passkeys: HashMap<Uuid, String>,
+    emails: HashMap<Uuid, String>,
+    phones: HashMap<Uuid, String>,
     roles: HashMap<Uuid, Vec<String>>,
     groups: HashMap<Uuid, Vec<String>>,
     log: Vec<(Uuid, &'static str)>,
@@ -41,6 +43,8 @@ impl Inner {
             CredentialKind::Password => &mut self.passwords,
             CredentialKind::Totp => &mut self.totps,
             CredentialKind::Passkey => &mut self.passkeys,
+            CredentialKind::Email => &mut self.emails,
+            CredentialKind::Sms => &mut self.phones,
         }
     }
 

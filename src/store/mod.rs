@@ -84,6 +84,10 @@ pub enum CredentialKind {
     Totp,
     /// The user's passkeys, as a JSON array of WebAuthn credentials (public keys).
     Passkey,
+    /// An email address the user proved with a code, as JSON (`address`).
+    Email,
+    /// A phone number the user proved with a code, as JSON (`address`, E.164).
+    Sms,
 }
 
 impl CredentialKind {
@@ -92,6 +96,8 @@ impl CredentialKind {
         CredentialKind::Password,
         CredentialKind::Totp,
         CredentialKind::Passkey,
+        CredentialKind::Email,
+        CredentialKind::Sms,
     ];
 
     /// The kind's name in the store.
@@ -100,6 +106,8 @@ impl CredentialKind {
             CredentialKind::Password => "password",
             CredentialKind::Totp => "totp",
             CredentialKind::Passkey => "passkey",
+            CredentialKind::Email => "email",
+            CredentialKind::Sms => "sms",
         }
     }
 

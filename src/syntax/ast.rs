@@ -268,6 +268,9 @@ impl StepKind {
         matches!(
             self,
             StepKind::CheckPassword { .. }
+                | StepKind::CheckTotp { .. }
+                | StepKind::CheckPasskey { .. }
+                | StepKind::LocalOtp { .. }
                 | StepKind::LegacyPassword { .. }
                 | StepKind::LegacyOtp { .. }
                 | StepKind::LegacyTotp { .. }
@@ -400,10 +403,14 @@ pub enum Provided<'a> {
 pub const CHECK_OUTCOMES: &[&str] = &["success", "failure", "not_enrolled", "locked"];
 
 /// Outcomes of a local one-time code: a wrong code with attempts left keeps the step waiting.
+/// `locked` is the account's (or client's) brute-force lock, which wrong codes feed like
+/// wrong passwords; `rate_limited` is the limit on codes sent to one account or client.
 pub const LOCAL_OTP_OUTCOMES: &[&str] = &[
     "success",
     "expired",
     "too_many_attempts",
+    "locked",
+    "rate_limited",
     "not_enrolled",
     "unavailable",
 ];

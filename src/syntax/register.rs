@@ -29,9 +29,6 @@ impl Authenticator {
         (Authenticator::Sms, "sms"),
     ];
 
-    /// The authenticators a register step can enrol today.
-    pub const AVAILABLE: &'static [Authenticator] = &[Authenticator::Passkey, Authenticator::Totp];
-
     /// The authenticator's name.
     pub fn name(self) -> &'static str {
         Self::ALL
