@@ -16,6 +16,7 @@ pub mod idp;
 pub mod import;
 pub mod lint;
 pub mod mapping;
+pub mod metrics;
 pub mod providers;
 pub mod rules;
 pub mod runtime;

@@ -154,3 +154,36 @@ async fn requests_outside_the_api_get_clear_errors() {
     let (status, _) = ferry.get("/nope").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn metrics_count_journeys_legacy_calls_and_migrations() {
+    let ferry = Ferry::start(&shipped_config(), &[]).await;
+    assert_eq!(ferry.login(JOURNEY, "alice", "wonderland-42").await.0, 200);
+    assert_eq!(ferry.login(JOURNEY, "alice", "wonderland-42").await.0, 200);
+    assert_eq!(ferry.login(JOURNEY, "bob", "wrong").await.0, 401);
+
+    let response = reqwest::get(format!("{}/metrics", ferry.base))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let kind = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
+    let text = response.text().await.unwrap();
+    for line in [
+        "ferry_journeys_started_total{journey=\"jit-password\"} 3",
+        "ferry_journeys_completed_total{journey=\"jit-password\"} 2",
+        "ferry_journeys_failed_total{journey=\"jit-password\",step=\"wrong_credentials\",reason=\"invalid_credentials\"} 1",
+        "ferry_users_migrated_total{journey=\"jit-password\",method=\"password\"} 1",
+        // The second login is local: two legacy calls, one of them refused.
+        "ferry_legacy_call_duration_seconds_count{idp=\"users_file\",provider=\"user_file\",method=\"password\",outcome=\"success\"} 1",
+        "ferry_legacy_call_duration_seconds_count{idp=\"users_file\",provider=\"user_file\",method=\"password\",outcome=\"invalid_credentials\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} is not in\n{text}");
+    }
+    for secret in ["alice", "wonderland", "bob"] {
+        assert!(!text.contains(secret), "no user data in labels: {secret}");
+    }
+}

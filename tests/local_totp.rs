@@ -366,6 +366,7 @@ async fn registration_before_any_proof_fails_the_session() {
 journey: local
 acknowledge:
   complete-unverified: This journey is wrong on purpose, to show the engine's own guard.
+  register-unproven: The same.
 start: ask
 steps:
   ask:

@@ -68,7 +68,7 @@ steps:
 ```
 "#,
     check: Some(check),
-    configurable: false,
+    configurable: true,
 };
 
 /// `J321`: a register step's policy cannot be used (reported by the reader).

@@ -218,6 +218,7 @@ impl EngineBuilder {
             email,
             sms,
             webauthn,
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         };
         let mut ready = Ready::default();
         for mut status in compiled {

@@ -54,6 +54,7 @@ pub struct Engine {
     email: Option<Arc<crate::authn::delivery::EmailSender>>,
     sms: Option<Arc<crate::authn::delivery::SmsSender>>,
     webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -161,6 +162,16 @@ pub enum Failure {
     Journey(FailReason),
     /// The journey or Ferry broke; nobody was authenticated.
     Error(ErrorReason),
+}
+
+impl Failure {
+    /// The reason's name, as the answer spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::Journey(reason) => reason.name(),
+            Failure::Error(ErrorReason::JourneyError) => "journey_error",
+        }
+    }
 }
 
 /// The reason code of a broken journey.
@@ -280,6 +291,11 @@ impl Engine {
         &self.passwords
     }
 
+    /// The engine's metrics, for `GET /metrics`.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
     /// Starts a session of a journey and runs it until it waits or ends.
     #[tracing::instrument(level = "debug", skip_all, fields(journey = %journey))]
     pub async fn start(&self, journey: &str, client: &Client) -> Result<Answer, EngineError> {
@@ -291,6 +307,7 @@ impl Engine {
             journey: journey.into(),
             reasons,
         })?;
+        self.metrics.journey_started(&compiled.def.id);
         let now = self.clock.now_ms();
         let mut session = Session {
             journey: compiled.def.id.clone(),
@@ -543,7 +560,13 @@ impl Engine {
             .await;
             let exec = match exec {
                 Ok(exec) => exec,
-                Err(fault) => return self.fault(journey, &step.name, fault),
+                Err(fault) => {
+                    if let Fault::Broken(_) = fault {
+                        // The session ends here; the metrics name the step it ended at.
+                        session.step = current;
+                    }
+                    return self.fault(journey, &step.name, fault);
+                }
             };
             tracing::debug!(target: "ferry::journey", journey = %journey.def.id, step = %step.name,
                 elapsed_us = started.elapsed().as_micros() as u64, "step");
@@ -583,12 +606,16 @@ impl Engine {
                 session.step = current;
                 Next::Stop(Flow::Wait)
             }
-            Exec::End(end) => Next::Stop(Flow::End(end)),
+            Exec::End(end) => {
+                session.step = current;
+                Next::Stop(Flow::End(end))
+            }
             Exec::Outcome(outcome) => {
                 tracing::debug!(target: "ferry::journey", journey = %journey.def.id, step = step_name, outcome = %outcome, "outcome");
                 match journey.step(current).and_then(|s| s.next(&outcome)) {
                     Some(next) => Next::Step(next),
                     None => {
+                        session.step = current;
                         let fault = Fault::Broken(format!("outcome `{outcome}` leads nowhere"));
                         Next::Stop(self.fault(journey, step_name, fault))
                     }
@@ -637,6 +664,15 @@ impl Engine {
                 State::Completed { .. } => "completed",
                 _ => "failed",
             };
+            let step = journey.step(session.step).map_or("", |s| s.name.as_str());
+            match &state {
+                State::Completed { .. } => self.metrics.journey_completed(&journey.def.id),
+                State::Failed { reason, .. } => {
+                    self.metrics
+                        .journey_failed(&journey.def.id, step, reason.name());
+                }
+                State::Waiting { .. } => {}
+            }
             tracing::info!(target: "ferry::journey", journey = %journey.def.id, session = %id.log_ref(), outcome, "journey ended");
         }
         Answer {

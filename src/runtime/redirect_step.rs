@@ -86,13 +86,18 @@ impl Run<'_> {
 
         let verified = match call {
             Ok(Ok(verified)) => verified,
-            Ok(Err(e)) => return Ok(self.redirect_failed(&decl, &e, elapsed_ms)),
+            Ok(Err(e)) => {
+                self.observe(&decl, "oidc", e.outcome(), started.elapsed());
+                return Ok(self.redirect_failed(&decl, &e, elapsed_ms));
+            }
             Err(_) => {
                 let provider = decl.provider.name();
                 tracing::warn!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, "legacy call timed out");
+                self.observe(&decl, "oidc", "unavailable", started.elapsed());
                 return Ok(Exec::Outcome("unavailable".into()));
             }
         };
+        self.observe(&decl, "oidc", "success", started.elapsed());
         tracing::debug!(target: "ferry::legacy", idp = %decl.name, provider = decl.provider.name(), elapsed_ms, outcome = "success", "legacy redirect");
         let subject = verified.subject;
         self.session.claims = verified.claims;

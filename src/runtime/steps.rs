@@ -400,13 +400,17 @@ impl Run<'_> {
                     let idp = decl.name.clone();
                     self.session.mfa = Some(PendingLegacy { idp, continuation });
                 }
-                return Ok(outcome(refused(&decl.name, provider, elapsed_ms, &error)));
+                let name = refused(&decl.name, provider, elapsed_ms, &error);
+                self.observe(decl, "password", name, started.elapsed());
+                return Ok(outcome(name));
             }
             Err(_) => {
                 tracing::warn!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, "legacy call timed out");
+                self.observe(decl, "password", "unavailable", started.elapsed());
                 return Ok(outcome("unavailable"));
             }
         };
+        self.observe(decl, "password", "success", started.elapsed());
 
         let client = self.transient.client.ip;
         tracing::debug!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, client = ?client, outcome = "success", "legacy call");
@@ -472,7 +476,8 @@ impl Run<'_> {
         .await;
 
         let idp = decl.name.clone();
-        match self.settle(decl, started, call) {
+        let method = format!("{}_otp_send", channel.name());
+        match self.settle(decl, &method, started, call) {
             Ok(continuation) => {
                 self.session.code = Some(PendingLegacy { idp, continuation });
                 Ok(Exec::Wait)
@@ -504,7 +509,8 @@ impl Run<'_> {
         .await;
 
         let (decl, proven) = (decl.clone(), pending.continuation.password_verified);
-        match self.settle(&decl, started, call) {
+        let method = format!("{}_otp", channel.name());
+        match self.settle(&decl, &method, started, call) {
             Ok(verified) => {
                 let method = match channel {
                     CodeChannel::Email => "email_otp",
@@ -548,7 +554,7 @@ impl Run<'_> {
 
         let decl = decl.clone();
         let proven = password.is_some() || after.as_ref().is_some_and(|a| a.password_verified);
-        match self.settle(&decl, started, call) {
+        match self.settle(&decl, "totp", started, call) {
             Ok(verified) => {
                 self.record(&decl, verified, "totp", proven);
                 if let Some(password) = password {
@@ -565,12 +571,14 @@ impl Run<'_> {
     fn settle<T>(
         &self,
         decl: &Idp,
+        method: &str,
         started: Instant,
         call: Result<Result<T, LegacyError>, tokio::time::error::Elapsed>,
     ) -> Result<T, &'static str> {
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let took = started.elapsed();
+        let elapsed_ms = took.as_millis() as u64;
         let provider = decl.provider.name();
-        match call {
+        let settled = match call {
             Ok(Ok(value)) => {
                 tracing::debug!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, outcome = "success", "legacy call");
                 Ok(value)
@@ -587,7 +595,16 @@ impl Run<'_> {
                 tracing::warn!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, "legacy call timed out");
                 Err(Refusal::Unavailable.outcome())
             }
-        }
+        };
+        let name = settled.as_ref().map_or_else(|name| *name, |_| "success");
+        self.observe(decl, method, name, took);
+        settled
+    }
+
+    /// Counts a legacy call in the metrics.
+    pub(super) fn observe(&self, decl: &Idp, method: &str, outcome: &str, took: Duration) {
+        let idp = (decl.name.as_str(), decl.provider.name());
+        self.engine.metrics.legacy_call(idp, method, outcome, took);
     }
 
     /// Keeps what a code check proved: the account, its claims, the code and (when the
@@ -680,7 +697,13 @@ impl Run<'_> {
         };
 
         let (name, user) = match saved {
-            Saved::Created(user) => ("created", user),
+            Saved::Created(user) => {
+                let journey = &self.journey.def.id;
+                self.engine
+                    .metrics
+                    .user_migrated(journey, &migration.method);
+                ("created", user)
+            }
             Saved::Updated(user) => ("updated", user),
             Saved::Conflict(kind) => {
                 tracing::info!(target: "ferry::journey", journey = %self.journey.def.id, conflict = ?kind, "migration conflict");

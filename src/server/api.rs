@@ -25,6 +25,12 @@ pub fn ready(state: &AppState) -> Reply {
     reply::json(status, &json!({ "ready_journeys": ready }))
 }
 
+/// `GET /metrics`: the engine's metrics for Prometheus (OpenMetrics text).
+pub fn metrics(state: &AppState) -> Reply {
+    let metrics = state.engine.metrics();
+    reply::text(crate::metrics::CONTENT_TYPE, metrics.encode())
+}
+
 /// `GET /.well-known/jwks.json`.
 pub fn jwks(state: &AppState) -> Reply {
     reply::json(StatusCode::OK, &state.signer.jwks())

@@ -107,6 +107,7 @@ pub async fn route(state: &AppState, request: Request<Incoming>, peer: SocketAdd
     match (segments.as_slice(), method) {
         (["healthz"], Method::GET) => api::health(),
         (["readyz"], Method::GET) => api::ready(state),
+        (["metrics"], Method::GET) => api::metrics(state),
         ([".well-known", "jwks.json"], Method::GET) => api::jwks(state),
         (["v1", "journeys"], Method::GET) => api::journeys(state),
         (["v1", "journeys", journey, "sessions"], Method::POST) => {
@@ -164,6 +165,7 @@ fn is_route(segments: &[&str]) -> bool {
         segments,
         ["healthz"]
             | ["readyz"]
+            | ["metrics"]
             | [".well-known", "jwks.json"]
             | ["v1", "journeys"]
             | ["v1", "journeys", _, "sessions"]
@@ -177,6 +179,7 @@ fn is_route(segments: &[&str]) -> bool {
 pub const ROUTES: &[&str] = &[
     "GET /healthz",
     "GET /readyz",
+    "GET /metrics",
     "GET /.well-known/jwks.json",
     "GET /v1/journeys",
     "POST /v1/journeys/{journey}/sessions",

@@ -28,6 +28,15 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Reply {
     response
 }
 
+/// A `200` text response of the given content type.
+pub fn text(content_type: &'static str, body: String) -> Reply {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// An error response: `{"error": {"code": …, "message": …}}`.
 pub fn error(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Reply {
     json(
