@@ -217,3 +217,63 @@ steps:
         .await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test]
+async fn status_reports_users_by_source_and_how_they_came() {
+    let ferry = Ferry::start(&shipped_config(), &[]).await;
+    let (status, body) = ferry.login(JOURNEY, "alice", "wonderland-42").await;
+    assert_eq!(status, 200, "{body}");
+    let summary = import(
+        &ferry,
+        &legacy_file_mapping("keep", "claims.name"),
+        &repo().join("samples/legacy-users.jsonl"),
+    )
+    .await;
+
+    let config = ferry.data.path().join("status.yaml");
+    std::fs::write(
+        &config,
+        format!("data_dir: {}\n", ferry.data.path().display()),
+    )
+    .unwrap();
+    let run = |format: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(["status", "--format", format, "--config"])
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let json = run("json");
+    assert!(json.status.success(), "{json:?}");
+    let progress: Json = serde_json::from_slice(&json.stdout).unwrap();
+    // alice came by her login; erin by the import (the other records are refused or alice).
+    assert_eq!((summary.created, summary.updated), (1, 1));
+    assert_eq!(
+        (
+            &progress["users"],
+            &progress["migrated"],
+            &progress["pending"]
+        ),
+        (&json!(2), &json!(2), &json!(0))
+    );
+    assert_eq!(
+        progress["by_source"],
+        json!([{ "source": "users_file", "users": 2, "migrated": 2 }])
+    );
+    assert_eq!(
+        progress["created_by"],
+        json!({ "import": 1, "password": 1 })
+    );
+    assert_eq!(progress["imports"][0]["position"], 5);
+    assert_eq!(progress["imports"][0]["finished"], true);
+    let human = run("human");
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(
+        text.starts_with("2 users: 2 migrated (100.0%), 0 waiting for a first login\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  users_file  2 users  2 migrated  100.0%\n"),
+        "{text}"
+    );
+}

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ferry::clock::SystemClock;
-use ferry::config::{Config, ProcessEnv};
+use ferry::config::ProcessEnv;
 use ferry::import::auth0_hashes::HashIndex;
 use ferry::import::report::Report;
 use ferry::import::{Import, ImportError, ImportMapping, Options, Progress, SourceKind, Summary};
@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
 }
 
 async fn import(args: Args) -> Result<ExitCode, Failure> {
-    let config = load_config(args.config.as_deref())?;
+    let config = super::load_config(args.config.as_deref())?;
     let mapping = Arc::new(ImportMapping::load(&args.mapping, &ProcessEnv)?);
     let store = ferry::runtime::open_users(&config).await?;
     let hashes = match (&args.hashes, mapping.source) {
@@ -136,16 +136,6 @@ fn finish(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
-    match path {
-        Some(path) => Ok(Config::load(path, &ProcessEnv)?),
-        None if Path::new("ferry.yaml").exists() => {
-            Ok(Config::load("ferry.yaml".as_ref(), &ProcessEnv)?)
-        }
-        None => Ok(Config::embedded()),
-    }
 }
 
 fn file_name(path: &Path) -> String {

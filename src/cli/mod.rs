@@ -8,6 +8,7 @@ mod import;
 mod lint;
 mod providers;
 mod serve;
+mod status;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,8 @@ enum Command {
     Providers(providers::Args),
     /// Serve the journeys over HTTP.
     Serve(serve::Args),
+    /// Summarise how far the migration has come, from the user store.
+    Status(status::Args),
 }
 
 /// The error type of a failed command: the tool itself failed (exit status 2).
@@ -53,5 +56,18 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Lint(args) => lint::run(args),
         Command::Providers(args) => providers::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Status(args) => status::run(args),
+    }
+}
+
+/// The configuration at `path`, else `./ferry.yaml` if present, else the embedded defaults.
+fn load_config(path: Option<&std::path::Path>) -> Result<ferry::config::Config, Failure> {
+    use ferry::config::{Config, ProcessEnv};
+    match path {
+        Some(path) => Ok(Config::load(path, &ProcessEnv)?),
+        None if std::path::Path::new("ferry.yaml").exists() => {
+            Ok(Config::load("ferry.yaml".as_ref(), &ProcessEnv)?)
+        }
+        None => Ok(Config::embedded()),
     }
 }

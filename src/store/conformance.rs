@@ -301,3 +301,65 @@ pub async fn prompt_states_are_kept_per_user_and_prompt(store: &dyn UserStore) {
         vec![other, state]
     );
 }
+
+/// Progress counts users by source and state, creations by method and time, and imports.
+pub async fn progress_counts_users_methods_and_imports(store: &dyn UserStore) {
+    let empty = store.progress(0).await.unwrap();
+    assert_eq!((empty.users, empty.migrated, empty.last_at), (0, 0, None));
+
+    store
+        .save_migration(&migration("alice", "u1", ConflictPolicy::Update))
+        .await
+        .unwrap();
+    let mut coded = migration("bob", "u2", ConflictPolicy::Update);
+    coded.method = "email_otp".into();
+    coded.at = 5_000;
+    store.save_migration(&coded).await.unwrap();
+    // An imported user without a password, from another IDP, waiting for a first login.
+    let mut waiting = migration("carol", "c1", ConflictPolicy::Update);
+    waiting.legacy.idp = "okta".into();
+    waiting.credentials.clear();
+    waiting.completes = false;
+    waiting.method = "import".into();
+    waiting.at = 9_000;
+    let checkpoint = Checkpoint {
+        import: "okta-export".into(),
+        source: "fingerprint".into(),
+        position: 1,
+        finished: true,
+    };
+    let batch = Batch {
+        migrations: std::slice::from_ref(&waiting),
+        checkpoint: Some(&checkpoint),
+        dry_run: false,
+    };
+    store.save_batch(batch).await.unwrap();
+    // A second login of alice updates her; it creates nobody.
+    let mut again = migration("alice", "u1", ConflictPolicy::Update);
+    again.at = 10_000;
+    store.save_migration(&again).await.unwrap();
+
+    let progress = store.progress(5_000).await.unwrap();
+    assert_eq!(
+        (progress.users, progress.migrated, progress.pending),
+        (3, 2, 1)
+    );
+    let sources: Vec<_> = progress
+        .by_source
+        .iter()
+        .map(|s| (s.source.as_str(), s.users, s.migrated))
+        .collect();
+    assert_eq!(sources, vec![("legacy", 2, 2), ("okta", 1, 0)]);
+    let created: Vec<_> = progress
+        .created_by
+        .iter()
+        .map(|(method, n)| (method.as_str(), *n))
+        .collect();
+    assert_eq!(
+        created,
+        vec![("email_otp", 1), ("import", 1), ("password", 1)]
+    );
+    assert_eq!(progress.created_since, 2, "bob and carol, not alice");
+    assert_eq!(progress.last_at, Some(10_000));
+    assert_eq!(progress.imports, vec![checkpoint]);
+}

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::plan::{self, Known, Plan};
 use super::{
-    Batch, Checkpoint, CredentialKind, Failures, Memberships, Migration, PromptState, Saved,
-    StoreError, StoredCredential, User, UserStore,
+    Batch, Checkpoint, CredentialKind, Failures, Memberships, Migration, Progress, PromptState,
+    Saved, SourceProgress, StoreError, StoredCredential, User, UserStore,
 };
 
 /// Users in a map behind one lock; every operation is atomic.
@@ -30,11 +30,19 @@ struct Inner {
     phones: HashMap<Uuid, String>,
     roles: HashMap<Uuid, Vec<String>>,
     groups: HashMap<Uuid, Vec<String>>,
-    log: Vec<(Uuid, &'static str)>,
+    log: Vec<Logged>,
     failures: HashMap<String, Failures>,
     checkpoints: HashMap<String, Checkpoint>,
     last_used: HashMap<(Uuid, CredentialKind), i64>,
     prompts: HashMap<Uuid, BTreeMap<String, PromptState>>,
+}
+
+/// A migration log entry: `created` or `updated`, the method, and when.
+#[derive(Debug)]
+struct Logged {
+    event: &'static str,
+    method: String,
+    at: i64,
 }
 
 impl Inner {
@@ -73,7 +81,7 @@ impl Inner {
         known
     }
 
-    fn apply(&mut self, plan: &Plan) {
+    fn apply(&mut self, plan: &Plan, migrations: &[Migration]) {
         for write in &plan.writes {
             self.users
                 .insert(write.user.identifier.clone(), write.user.clone());
@@ -91,8 +99,14 @@ impl Inner {
         for (user, groups) in &plan.groups {
             self.groups.insert(*user, groups.clone());
         }
-        self.log
-            .extend(plan.log.iter().map(|entry| (entry.user, entry.event)));
+        self.log.extend(plan.log.iter().filter_map(|entry| {
+            let m = migrations.get(entry.index)?;
+            Some(Logged {
+                event: entry.event,
+                method: m.method.clone(),
+                at: m.at,
+            })
+        }));
     }
 }
 
@@ -146,7 +160,7 @@ impl UserStore for MemoryUsers {
         if batch.dry_run {
             return Ok(plan.outcomes);
         }
-        inner.apply(&plan);
+        inner.apply(&plan, batch.migrations);
         if let Some(checkpoint) = batch.checkpoint {
             inner
                 .checkpoints
@@ -183,6 +197,42 @@ impl UserStore for MemoryUsers {
 
     async fn count_users(&self) -> Result<u64, StoreError> {
         Ok(self.inner.lock().await.users.len() as u64)
+    }
+
+    async fn progress(&self, since: i64) -> Result<Progress, StoreError> {
+        let inner = self.inner.lock().await;
+        let mut sources: BTreeMap<String, SourceProgress> = BTreeMap::new();
+        for user in inner.users.values() {
+            let source = user.legacy.as_ref().map_or("", |l| l.idp.as_str());
+            let entry = sources
+                .entry(source.to_owned())
+                .or_insert_with(|| SourceProgress {
+                    source: source.to_owned(),
+                    ..SourceProgress::default()
+                });
+            entry.users += 1;
+            entry.migrated += u64::from(user.migrated_at.is_some());
+        }
+        let mut created_by: BTreeMap<String, u64> = BTreeMap::new();
+        let created = inner.log.iter().filter(|l| l.event == "created");
+        for logged in created.clone() {
+            *created_by.entry(logged.method.clone()).or_default() += 1;
+        }
+        let mut imports: Vec<Checkpoint> = inner.checkpoints.values().cloned().collect();
+        imports.sort_by(|a, b| a.import.cmp(&b.import));
+        let by_source: Vec<SourceProgress> = sources.into_values().collect();
+        let users = by_source.iter().map(|s| s.users).sum();
+        let migrated = by_source.iter().map(|s| s.migrated).sum();
+        Ok(Progress {
+            users,
+            migrated,
+            pending: users - migrated,
+            by_source,
+            created_by,
+            created_since: created.filter(|l| l.at >= since).count() as u64,
+            last_at: inner.log.iter().map(|l| l.at).max(),
+            imports,
+        })
     }
 
     async fn failures(&self, key: &str) -> Result<Failures, StoreError> {
@@ -318,5 +368,6 @@ mod tests {
         conformance::batches_follow_the_rules_in_order(&MemoryUsers::new()).await;
         conformance::credential_uses_only_move_forward(&MemoryUsers::new()).await;
         conformance::prompt_states_are_kept_per_user_and_prompt(&MemoryUsers::new()).await;
+        conformance::progress_counts_users_methods_and_imports(&MemoryUsers::new()).await;
     }
 }

@@ -156,7 +156,7 @@ pub struct NewCredential {
 }
 
 /// Where a named import stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Checkpoint {
     /// The import's name.
     pub import: String,
@@ -166,6 +166,39 @@ pub struct Checkpoint {
     pub position: u64,
     /// Whether it ran to the end.
     pub finished: bool,
+}
+
+/// How far the migration has come, from the users and the migration log.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Progress {
+    /// Users in the store.
+    pub users: u64,
+    /// Users whose migration is complete: verified at a login, or imported with a password.
+    pub migrated: u64,
+    /// Users known but not migrated yet (imported without a password): their first login
+    /// will verify them against the legacy IDP.
+    pub pending: u64,
+    /// Per legacy IDP (the name in ferry.yaml), users and migrated users, by name.
+    pub by_source: Vec<SourceProgress>,
+    /// Users created, by how they came (`password`, `email_otp`, `oidc`, `import`, …).
+    pub created_by: std::collections::BTreeMap<String, u64>,
+    /// Users created since the time asked for.
+    pub created_since: u64,
+    /// When the last migration log entry was written, ms since the epoch.
+    pub last_at: Option<i64>,
+    /// Imports that ran, by name.
+    pub imports: Vec<Checkpoint>,
+}
+
+/// One legacy IDP's share of the users.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SourceProgress {
+    /// The IDP's name in ferry.yaml; empty for users with no legacy account.
+    pub source: String,
+    /// Its users.
+    pub users: u64,
+    /// Those migrated.
+    pub migrated: u64,
 }
 
 /// A batch of migrations written in one transaction, with the checkpoint reached after it.
@@ -258,6 +291,9 @@ pub trait UserStore: Send + Sync {
 
     /// How many users the store holds.
     async fn count_users(&self) -> Result<u64, StoreError>;
+
+    /// How far the migration has come; `since` bounds [`Progress::created_since`].
+    async fn progress(&self, since: i64) -> Result<Progress, StoreError>;
 
     /// The failed-login record for a throttling key (an account or a client address).
     async fn failures(&self, key: &str) -> Result<Failures, StoreError>;

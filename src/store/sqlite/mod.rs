@@ -3,6 +3,7 @@
 
 mod authenticators;
 mod batch;
+mod progress;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -15,7 +16,7 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use super::{
-    Batch, Checkpoint, CredentialKind, Failures, LegacyAccount, Memberships, Migration,
+    Batch, Checkpoint, CredentialKind, Failures, LegacyAccount, Memberships, Migration, Progress,
     PromptState, Saved, StoreError, StoredCredential, User, UserStore,
 };
 
@@ -126,6 +127,10 @@ impl UserStore for SqliteUsers {
             .fetch_one(&self.pool)
             .await?;
         Ok(count.max(0) as u64)
+    }
+
+    async fn progress(&self, since: i64) -> Result<Progress, StoreError> {
+        progress::read(&self.pool, since).await
     }
 
     async fn failures(&self, key: &str) -> Result<Failures, StoreError> {
@@ -361,5 +366,11 @@ mod tests {
         conformance::credential_uses_only_move_forward(&store).await;
         let (_other, store) = super::tests::store().await;
         conformance::prompt_states_are_kept_per_user_and_prompt(&store).await;
+    }
+
+    #[tokio::test]
+    async fn progress_counts_users_methods_and_imports() {
+        let (_dir, store) = store().await;
+        conformance::progress_counts_users_methods_and_imports(&store).await;
     }
 }
