@@ -113,7 +113,7 @@ fn human(p: &Progress) -> String {
     }
     if !p.created_by.is_empty() {
         out += "\nusers created by:\n";
-        let width = p.created_by.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
+        let width = p.created_by.keys().map(String::len).max().unwrap_or(0);
         for (method, n) in &p.created_by {
             out += &format!("  {method:<width$}  {n}\n");
         }
