@@ -102,7 +102,7 @@ const UNUSED_EMAIL: &str =
 
 struct Setup {
     _dir: tempfile::TempDir,
-    engine: Engine,
+    engine: Arc<Engine>,
     clock: ManualClock,
     users: Arc<MemoryUsers>,
 }
@@ -179,7 +179,7 @@ async fn setup_with(delivery: &str, top: &str) -> Setup {
     }
     Setup {
         _dir: dir,
-        engine,
+        engine: Arc::new(engine),
         clock,
         users,
     }
@@ -657,4 +657,40 @@ async fn a_typed_phone_number_is_registered_and_later_codes_go_to_it() {
     let done = s.send(&id, json!({ "code": code })).await.unwrap();
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["amr"], json!(["sms"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_logins_cannot_pass_the_send_limit() {
+    let Some(sink) = SmtpSink::start().await else {
+        return;
+    };
+    let limits = email_settings(sink.port)
+        + "  codes: { send_limits: { account: 5, client: 100, window_seconds: 600 } }\n";
+    let s = setup(&limits).await;
+    let mut sessions = Vec::new();
+    for _ in 0..30 {
+        let started = s.engine.start("codes", &Client::default()).await.unwrap();
+        sessions.push(started.session);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in sessions {
+        let engine = s.engine.clone();
+        tasks.spawn(async move {
+            let input = json!({ "identifier": "alice", "password": "right", "channel": "email" });
+            let answer = engine
+                .advance(&id, &input, &Client::default())
+                .await
+                .unwrap();
+            serde_json::to_value(&answer).unwrap()
+        });
+    }
+    let answers = tasks.join_all().await;
+    let waiting = answers.iter().filter(|a| a["status"] == "waiting").count();
+    let limited = answers
+        .iter()
+        .filter(|a| a["reason"] == "rate_limited")
+        .count();
+    assert_eq!((waiting, limited), (5, 25), "{answers:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 5, "five codes went out");
 }

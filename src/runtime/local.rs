@@ -54,7 +54,7 @@ impl Run<'_> {
         );
         let gate = match self.locked_now(&login).await {
             Some(locked) => Some(locked),
-            None => self.wait_for_throttle(&keys).await?,
+            None => self.count_attempt(&keys).await?,
         };
         if let Some(locked) = gate {
             return Ok(locked);

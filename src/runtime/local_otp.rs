@@ -340,7 +340,7 @@ impl Run<'_> {
     ) -> Result<Exec, Fault> {
         let stop = match self.locked_now(login).await {
             Some(locked) => Some(locked),
-            None => self.wait_for_throttle(keys).await?,
+            None => self.count_attempt(keys).await?,
         };
         if let Some(stop) = stop {
             self.session.local_code = None;

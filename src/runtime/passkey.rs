@@ -137,11 +137,7 @@ impl Run<'_> {
                 Resumed::Fault(Fault::Broken("check_passkey without a user".into()))
             })?;
         let keys = throttle::Keys::new(&user.identifier, self.transient.client.ip);
-        if let Some(locked) = self
-            .wait_for_throttle(&keys)
-            .await
-            .map_err(Resumed::Fault)?
-        {
+        if let Some(locked) = self.count_attempt(&keys).await.map_err(Resumed::Fault)? {
             return Ok(locked);
         }
 

@@ -264,7 +264,7 @@ impl Run<'_> {
         let password = self.secret(password)?;
         let keys = throttle::Keys::new(&identifier, self.transient.client.ip);
 
-        if let Some(locked) = self.wait_for_throttle(&keys).await? {
+        if let Some(locked) = self.count_attempt(&keys).await? {
             return Ok(locked);
         }
         let checked = match self.verify_local(&password).await? {
@@ -289,13 +289,15 @@ impl Run<'_> {
         Ok(outcome(checked.outcome()))
     }
 
-    /// Waits out a throttling delay; returns the `locked` outcome if a key is locked.
-    pub(super) async fn wait_for_throttle(
+    /// Counts an attempt and waits out its throttling delay; returns the `locked` outcome if
+    /// a key is locked, or this attempt is one past the lock.
+    pub(super) async fn count_attempt(
         &mut self,
         keys: &throttle::Keys,
     ) -> Result<Option<Exec>, Fault> {
         let now = self.engine.clock.now_ms();
-        match throttle::gate(self.engine.users.as_ref(), &self.engine.throttle, keys, now).await {
+        let store = self.engine.users.as_ref();
+        match throttle::attempt(store, &self.engine.throttle, keys, now).await {
             Ok(throttle::Gate::Open(wait)) => {
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::authn::settings::SendLimits;
 use crate::config::{ThrottleLimits, ThrottleSettings};
-use crate::store::{StoreError, UserStore};
+use crate::store::{Failures, StoreError, UserStore};
 
 /// What the throttle says before a password is checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +76,45 @@ pub async fn gate(
     Ok(Gate::Open(wait))
 }
 
-/// Counts a failure; returns the lock's end if this failure locks a key.
+/// Counts an attempt before it is checked, and says whether and when it may be checked.
+/// Counting first keeps parallel attempts from overshooting the lock: each checked attempt
+/// holds its own number, and one numbered past `lock_after` is refused unchecked. A lock that
+/// has ended starts the count again.
+pub async fn attempt(
+    store: &dyn UserStore,
+    settings: &ThrottleSettings,
+    keys: &Keys,
+    now: i64,
+) -> Result<Gate, StoreError> {
+    let mut wait = Duration::ZERO;
+    for (key, limits) in keys.each(settings) {
+        let mut before = store.failures(key).await?;
+        match before.locked_until {
+            Some(until) if until > now => return Ok(Gate::Locked(until)),
+            Some(_) => {
+                store.clear_failures(key).await?;
+                before = Failures::default();
+            }
+            None => {}
+        }
+        let due = before
+            .last_at
+            .saturating_add(delay(limits, before.count).as_millis() as i64);
+        wait = wait.max(Duration::from_millis(due.saturating_sub(now).max(0) as u64));
+    }
+    for (key, limits) in keys.each(settings) {
+        let counted = store.add_failure(key, now).await?;
+        if counted.count > limits.lock_after {
+            let until = now.saturating_add((limits.lock_seconds as i64).saturating_mul(1000));
+            store.lock(key, until).await?;
+            return Ok(Gate::Locked(until));
+        }
+    }
+    Ok(Gate::Open(wait))
+}
+
+/// After a failed check that [`attempt`] counted: locks the keys whose count reached their
+/// limit; returns the lock's end if one was locked.
 pub async fn failed(
     store: &dyn UserStore,
     settings: &ThrottleSettings,
@@ -85,7 +123,7 @@ pub async fn failed(
 ) -> Result<Option<i64>, StoreError> {
     let mut locked = None;
     for (key, limits) in keys.each(settings) {
-        let failures = store.add_failure(key, now).await?;
+        let failures = store.failures(key).await?;
         if failures.count >= limits.lock_after {
             let until = now.saturating_add((limits.lock_seconds as i64).saturating_mul(1000));
             store.lock(key, until).await?;
@@ -141,10 +179,15 @@ pub async fn take_send(
             store.clear_failures(key).await?;
         }
     }
+    // Counted before sending, so parallel sends cannot pass the limit: one numbered past it
+    // is refused.
     for (key, limit) in &keyed {
         let sent = store.add_failure(key, now).await?;
         if sent.count >= *limit {
             store.lock(key, now.saturating_add(window)).await?;
+        }
+        if sent.count > *limit {
+            return Ok(false);
         }
     }
     Ok(true)
@@ -223,6 +266,13 @@ mod tests {
         assert_eq!(store.failures("account:alice").await.unwrap().count, 0);
     }
 
+    /// One failed login: counted, checked (wrongly), then the lock decided.
+    async fn fail(store: &MemoryUsers, keys: &Keys, at: i64) -> Option<i64> {
+        let gate = attempt(store, &settings(), keys, at).await.unwrap();
+        assert!(matches!(gate, Gate::Open(_)), "{gate:?}");
+        failed(store, &settings(), keys, at).await.unwrap()
+    }
+
     #[tokio::test]
     async fn failures_delay_then_lock_and_a_success_clears() {
         let store = MemoryUsers::new();
@@ -233,36 +283,57 @@ mod tests {
             Gate::Open(Duration::ZERO)
         );
         for at in 1..=2 {
-            assert_eq!(failed(&store, &settings, &keys, at).await.unwrap(), None);
+            assert_eq!(fail(&store, &keys, at).await, None);
         }
         assert_eq!(
             gate(&store, &settings, &keys, 2).await.unwrap(),
             Gate::Open(Duration::from_millis(100))
         );
         assert_eq!(
-            gate(&store, &settings, &keys, 500).await.unwrap(),
+            attempt(&store, &settings, &keys, 500).await.unwrap(),
             Gate::Open(Duration::ZERO)
         );
-        for at in 3..=4 {
-            failed(&store, &settings, &keys, at).await.unwrap();
-        }
+        assert_eq!(failed(&store, &settings, &keys, 500).await.unwrap(), None);
+        assert_eq!(fail(&store, &keys, 501).await, None);
+        assert_eq!(fail(&store, &keys, 502).await, Some(60_502));
+        let gated = gate(&store, &settings, &keys, 1_000).await.unwrap();
+        let attempted = attempt(&store, &settings, &keys, 1_000).await.unwrap();
         assert_eq!(
-            failed(&store, &settings, &keys, 5).await.unwrap(),
-            Some(60_005)
-        );
-        assert_eq!(
-            gate(&store, &settings, &keys, 1_000).await.unwrap(),
-            Gate::Locked(60_005)
+            (gated, attempted),
+            (Gate::Locked(60_502), Gate::Locked(60_502))
         );
         let other = Keys::new("bob", "10.0.0.2".parse().ok());
         assert_eq!(
             gate(&store, &settings, &other, 1_000).await.unwrap(),
             Gate::Open(Duration::ZERO)
         );
+        // Once the lock ends the count starts again; a success clears it.
+        assert!(matches!(
+            attempt(&store, &settings, &keys, 60_502).await.unwrap(),
+            Gate::Open(_)
+        ));
+        assert_eq!(store.failures("account:alice").await.unwrap().count, 1);
         succeeded(&store, &settings, &keys).await.unwrap();
         assert_eq!(
-            gate(&store, &settings, &keys, 1_000).await.unwrap(),
+            gate(&store, &settings, &keys, 60_600).await.unwrap(),
             Gate::Open(Duration::ZERO)
+        );
+    }
+
+    #[tokio::test]
+    async fn attempts_in_flight_at_once_cannot_pass_the_lock() {
+        let store = MemoryUsers::new();
+        let settings = settings();
+        let keys = Keys::new("carol", None);
+        // Five attempts counted before any of them is checked, as parallel requests would be.
+        for at in 0..5 {
+            let gate = attempt(&store, &settings, &keys, at).await.unwrap();
+            assert!(matches!(gate, Gate::Open(_)), "attempt {at}: {gate:?}");
+        }
+        assert_eq!(
+            attempt(&store, &settings, &keys, 5).await.unwrap(),
+            Gate::Locked(60_005),
+            "the sixth is not checked"
         );
     }
 }
