@@ -55,7 +55,8 @@ pub struct Settings {
     pub journeys: Vec<PathBuf>,
     /// Where the embedded database and the generated signing key live.
     pub data_dir: PathBuf,
-    /// The user store: a `sqlite:` URL; default `<data_dir>/ferry.db`.
+    /// The user store: a `sqlite:` URL, or a `postgres://` / `postgresql://` URL for a store
+    /// that several nodes share; default `<data_dir>/ferry.db`.
     pub database: Option<String>,
     /// Session settings.
     pub sessions: SessionSettings,

@@ -19,7 +19,9 @@ use crate::config::{Config, Env, ProcessEnv};
 use crate::diag::Diagnostic;
 use crate::idp::redirect::{RedirectClient, Settings as RedirectSettings};
 use crate::idp::{self, Connector};
-use crate::store::{MemorySessions, SessionStore, SqliteUsers, StoreError, UserStore};
+use crate::store::{
+    MemorySessions, PostgresUsers, SessionStore, SqliteUsers, StoreError, UserStore,
+};
 use crate::syntax::Spelling;
 use crate::syntax::source::SourceFile;
 
@@ -458,20 +460,22 @@ fn sends_codes(journey: &Journey, channel: CodeChannel) -> bool {
     })
 }
 
-/// Opens the user store the configuration names: `database`, else `<data_dir>/ferry.db`.
+/// Opens the user store the configuration names: `database` (a `sqlite:` or a PostgreSQL
+/// URL), else `<data_dir>/ferry.db`.
 pub async fn open_users(config: &Config) -> Result<Arc<dyn UserStore>, LoadError> {
-    let store = match &config.settings.database {
-        Some(url) => SqliteUsers::connect(url).await?,
+    let store: Arc<dyn UserStore> = match config.settings.database.as_deref() {
+        Some(url) if PostgresUsers::handles(url) => Arc::new(PostgresUsers::connect(url).await?),
+        Some(url) => Arc::new(SqliteUsers::connect(url).await?),
         None => {
             let dir = config.resolve(&config.settings.data_dir);
             std::fs::create_dir_all(&dir).map_err(|source| LoadError::Read {
                 path: dir.clone(),
                 source,
             })?;
-            SqliteUsers::open(&dir.join("ferry.db")).await?
+            Arc::new(SqliteUsers::open(&dir.join("ferry.db")).await?)
         }
     };
-    Ok(Arc::new(store))
+    Ok(store)
 }
 
 fn journey_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {

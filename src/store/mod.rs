@@ -1,16 +1,20 @@
 //! Stores: the user store (users, credentials, roles and groups, migration log, import
-//! checkpoints) and the session store, as traits with their embedded implementations. Knows
-//! nothing of journeys.
+//! checkpoints) and the session store, as traits with their embedded implementations (SQLite,
+//! memory) and the scale-out user store (PostgreSQL). Knows nothing of journeys.
 
 #[cfg(test)]
 mod conformance;
 mod memory;
 mod memory_users;
 pub mod plan;
+mod postgres;
 mod sqlite;
+#[cfg(test)]
+mod testing;
 
 pub use memory::MemorySessions;
 pub use memory_users::MemoryUsers;
+pub use postgres::PostgresUsers;
 pub use sqlite::SqliteUsers;
 
 use async_trait::async_trait;
