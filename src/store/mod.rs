@@ -1,6 +1,6 @@
 //! Stores: the user store (users, credentials, roles and groups, migration log, import
 //! checkpoints) and the session store, as traits with their embedded implementations (SQLite,
-//! memory) and the scale-out user store (PostgreSQL). Knows nothing of journeys.
+//! memory) and their scale-out ones (PostgreSQL, Redis). Knows nothing of journeys.
 
 #[cfg(test)]
 mod conformance;
@@ -8,6 +8,9 @@ mod memory;
 mod memory_users;
 pub mod plan;
 mod postgres;
+mod redis_sessions;
+#[cfg(test)]
+mod session_conformance;
 mod sqlite;
 #[cfg(test)]
 mod testing;
@@ -15,6 +18,7 @@ mod testing;
 pub use memory::MemorySessions;
 pub use memory_users::MemoryUsers;
 pub use postgres::PostgresUsers;
+pub use redis_sessions::{DEFAULT_PREFIX as DEFAULT_SESSION_PREFIX, RedisSessions};
 pub use sqlite::SqliteUsers;
 
 use async_trait::async_trait;
@@ -229,6 +233,9 @@ pub enum StoreError {
     /// Applying the schema migrations failed.
     #[error("the user store's schema could not be brought up to date")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The shared session store (Redis) failed or could not be reached.
+    #[error("the session store failed")]
+    Sessions(#[from] redis::RedisError),
 }
 
 /// Users, credentials and the migration log.
@@ -330,6 +337,10 @@ pub struct Stored {
     /// When it expires, in ms since the epoch.
     pub expires_at: i64,
 }
+
+/// A lease older than this is treated as abandoned (its request died mid-advance), by every
+/// session store.
+const LEASE_MS: i64 = 120_000;
 
 /// Proof of holding a session for one advance; handed back on release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
-//! The real PostgreSQL server the store tests run against, when `FERRY_TEST_POSTGRES_URL`
-//! names it. Each test gets its own schema, removed when it ends, so tests run in parallel
-//! and reruns never collide.
+//! The real PostgreSQL and Redis servers the store tests run against, when
+//! `FERRY_TEST_POSTGRES_URL` / `FERRY_TEST_REDIS_URL` name them. Each test gets its own schema
+//! or key prefix, removed when it ends, so tests run in parallel and reruns never collide.
 //! Without the variable a test prints why it is skipped and passes; with `CI` set it fails.
 
 use std::fmt::Write as _;
@@ -67,5 +67,51 @@ impl Drop for PgSchema {
             });
         });
         let _ = dropped.join();
+    }
+}
+
+/// A key prefix of its own on the test Redis server; its keys are deleted on drop.
+pub struct RedisPrefix {
+    /// The server's URL.
+    pub url: String,
+    /// The prefix.
+    pub prefix: String,
+}
+
+impl RedisPrefix {
+    /// A fresh prefix, or `None` when no server is configured.
+    pub fn create() -> Option<Self> {
+        let url = server("FERRY_TEST_REDIS_URL", "Redis")?;
+        let prefix = format!("{}:", unique("ferry-test"));
+        Some(Self { url, prefix })
+    }
+
+    /// How many keys live under the prefix.
+    pub fn keys(&self) -> usize {
+        let client = redis::Client::open(self.url.as_str()).unwrap();
+        let mut connection = client.get_connection().unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query(&mut connection)
+            .unwrap();
+        keys.len()
+    }
+}
+
+impl Drop for RedisPrefix {
+    fn drop(&mut self) {
+        let Ok(client) = redis::Client::open(self.url.as_str()) else {
+            return;
+        };
+        let Ok(mut connection) = client.get_connection() else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query(&mut connection)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query(&mut connection);
+        }
     }
 }
