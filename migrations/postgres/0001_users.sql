@@ -21,7 +21,7 @@ CREATE UNIQUE INDEX users_legacy_account ON users (migration_source, legacy_subj
 CREATE TABLE credentials (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id    uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    kind       text NOT NULL,               -- password, totp, passkey
+    kind       text NOT NULL,               -- password, totp, passkey, email, sms
     secret     text NOT NULL,               -- a PHC string for passwords
     created_at bigint NOT NULL,
     updated_at bigint NOT NULL
