@@ -4,10 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{AcquireError, SessionStore, Stored};
-
-/// A lease older than this is abandoned, in every store.
-pub const LEASE_MS: i64 = 120_000;
+use super::{AcquireError, LEASE_MS, SessionStore, Stored};
 
 /// Far enough ahead that nothing expires during a test.
 const LATER: i64 = 3_600_000;
