@@ -55,7 +55,8 @@ pub struct Settings {
     pub journeys: Vec<PathBuf>,
     /// Where the embedded database and the generated signing key live.
     pub data_dir: PathBuf,
-    /// The user store: a `sqlite:` URL; default `<data_dir>/ferry.db`.
+    /// The user store: a `sqlite:` URL, or a `postgres://` / `postgresql://` URL for a store
+    /// that several nodes share; default `<data_dir>/ferry.db`.
     pub database: Option<String>,
     /// Session settings.
     pub sessions: SessionSettings,
@@ -151,6 +152,11 @@ pub struct SessionSettings {
     pub max_steps_per_request: u32,
     /// Requests one session may take in all.
     pub max_requests: u32,
+    /// Where sessions live: `memory` (this process only), or a `redis://` URL, so that
+    /// several nodes share them.
+    pub store: String,
+    /// What every Redis key starts with, so deployments can share one Redis.
+    pub key_prefix: String,
 }
 
 impl Default for SessionSettings {
@@ -159,6 +165,8 @@ impl Default for SessionSettings {
             ttl_seconds: 900,
             max_steps_per_request: 64,
             max_requests: 30,
+            store: "memory".into(),
+            key_prefix: crate::store::DEFAULT_SESSION_PREFIX.into(),
         }
     }
 }
@@ -645,9 +653,29 @@ mod tests {
         let config = parse("listen: 0.0.0.0:9000\n", &env(&[])).unwrap();
         assert_eq!(config.settings.listen.port(), 9000);
         assert_eq!(config.settings.sessions.ttl_seconds, 900);
+        let sessions = &config.settings.sessions;
+        assert_eq!(
+            (sessions.store.as_str(), sessions.key_prefix.as_str()),
+            ("memory", "ferry:")
+        );
         assert_eq!(
             config.resolve(Path::new("journeys")),
             PathBuf::from("/etc/ferry/journeys")
+        );
+    }
+
+    #[test]
+    fn shared_stores_are_named_by_url_from_the_environment() {
+        let text = "database: ${PG}\nsessions:\n  store: ${REDIS}\n  key_prefix: \"a:\"\n";
+        let vars = env(&[("PG", "postgres://db/ferry"), ("REDIS", "redis://cache")]);
+        let settings = parse(text, &vars).unwrap().settings;
+        assert_eq!(settings.database.as_deref(), Some("postgres://db/ferry"));
+        assert_eq!(
+            (
+                settings.sessions.store.as_str(),
+                settings.sessions.key_prefix.as_str()
+            ),
+            ("redis://cache", "a:")
         );
     }
 

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::Path;
 
 use ferry::import::{ImportError, ImportMapping, Options};
-use ferry::store::{SqliteUsers, UserStore};
+use ferry::store::{PostgresUsers, SqliteUsers, UserStore};
 use serde_json::json;
 use support::import::run;
 
@@ -64,19 +64,58 @@ async fn scalar(store: &SqliteUsers, sql: &'static str) -> i64 {
         .unwrap()
 }
 
+/// A store under test with its tables, for counting rows in them.
+#[derive(Clone, Copy)]
+enum Tables<'a> {
+    Sqlite(&'a SqliteUsers),
+    Postgres(&'a PostgresUsers),
+}
+
+impl Tables<'_> {
+    fn users(&self) -> &dyn UserStore {
+        match self {
+            Tables::Sqlite(s) => *s,
+            Tables::Postgres(s) => *s,
+        }
+    }
+
+    async fn count(self, sql: &'static str) -> i64 {
+        match self {
+            Tables::Sqlite(s) => scalar(s, sql).await,
+            Tables::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_killed_import_resumes_and_every_user_arrives_once() {
     let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join("users.jsonl");
-    let broken = write_export(&export);
-    let report = dir.path().join("report.jsonl");
     let store = SqliteUsers::open(&dir.path().join("users.db"))
         .await
         .unwrap();
+    kill_and_resume(Tables::Sqlite(&store), dir.path()).await;
+}
+
+/// The same on PostgreSQL, where each batch of 200 holds the whole-store lock.
+#[tokio::test]
+async fn on_postgresql_a_killed_import_resumes_and_every_user_arrives_once() {
+    let Some(schema) = support::stores::PgSchema::create().await else {
+        return;
+    };
+    let store = PostgresUsers::connect(&schema.url).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    kill_and_resume(Tables::Postgres(&store), dir.path()).await;
+}
+
+async fn kill_and_resume(tables: Tables<'_>, dir: &Path) {
+    let export = dir.join("users.jsonl");
+    let broken = write_export(&export);
+    let report = dir.join("report.jsonl");
+    let store = tables.users();
     let mapping = mapping();
 
     let first = run(
-        &store,
+        store,
         &mapping,
         &export,
         None,
@@ -102,7 +141,7 @@ async fn a_killed_import_resumes_and_every_user_arrives_once() {
     let checkpoint = store.checkpoint("drill").await.unwrap().unwrap();
     assert_eq!((checkpoint.position, checkpoint.finished), (1_200, false));
 
-    let second = run(&store, &mapping, &export, None, options(None), &report).await;
+    let second = run(store, &mapping, &export, None, options(None), &report).await;
     let summary = second.outcome.unwrap();
     assert_eq!((summary.resumed_from, summary.read), (1_200, USERS - 1_200));
     assert!(summary.finished);
@@ -110,20 +149,20 @@ async fn a_killed_import_resumes_and_every_user_arrives_once() {
     let expected = (USERS - broken) as i64;
     assert_eq!(store.count_users().await.unwrap() as i64, expected);
     assert_eq!(
-        scalar(&store, "SELECT COUNT(DISTINCT legacy_subject) FROM users").await,
+        tables
+            .count("SELECT COUNT(DISTINCT legacy_subject) FROM users")
+            .await,
         expected
     );
     assert_eq!(
-        scalar(
-            &store,
-            "SELECT COUNT(*) FROM migration_log WHERE event = 'created'"
-        )
-        .await,
+        tables
+            .count("SELECT COUNT(*) FROM migration_log WHERE event = 'created'")
+            .await,
         expected,
         "each user created once"
     );
     assert_eq!(
-        scalar(&store, "SELECT COUNT(*) FROM credentials").await,
+        tables.count("SELECT COUNT(*) FROM credentials").await,
         expected
     );
     let mut rejected: Vec<u64> = second

@@ -19,7 +19,9 @@ use crate::config::{Config, Env, ProcessEnv};
 use crate::diag::Diagnostic;
 use crate::idp::redirect::{RedirectClient, Settings as RedirectSettings};
 use crate::idp::{self, Connector};
-use crate::store::{MemorySessions, SessionStore, SqliteUsers, StoreError, UserStore};
+use crate::store::{
+    MemorySessions, PostgresUsers, RedisSessions, SessionStore, SqliteUsers, StoreError, UserStore,
+};
 use crate::syntax::Spelling;
 use crate::syntax::source::SourceFile;
 
@@ -60,6 +62,12 @@ pub enum LoadError {
     /// The user store could not be opened.
     #[error("cannot open the user store")]
     Store(#[from] StoreError),
+    /// The session store could not be opened.
+    #[error("cannot open the session store")]
+    Sessions(#[source] StoreError),
+    /// `sessions.store` names a kind of session store Ferry does not have.
+    #[error("`sessions.store` must be `memory` or a `redis://` URL")]
+    UnknownSessionStore,
     /// A folder or file could not be read.
     #[error("cannot read `{path}`")]
     Read {
@@ -143,7 +151,7 @@ impl EngineBuilder {
         self
     }
 
-    /// A session store instead of the in-memory one.
+    /// A session store instead of the configured one (`sessions.store`).
     pub fn sessions(mut self, sessions: Arc<dyn SessionStore>) -> Self {
         self.sessions = Some(sessions);
         self
@@ -167,10 +175,10 @@ impl EngineBuilder {
             Some(users) => users,
             None => open_users(&self.config).await?,
         };
-        let sessions = self
-            .sessions
-            .take()
-            .unwrap_or_else(|| Arc::new(MemorySessions::new()));
+        let sessions = match self.sessions.take() {
+            Some(sessions) => sessions,
+            None => open_sessions(&self.config, self.clock.clone()).await?,
+        };
         let passwords = Passwords::new(&self.config.settings.passwords)?;
         let password_rules =
             PasswordRules::load(&self.config.settings.passwords, &self.config.base_dir)?;
@@ -458,20 +466,41 @@ fn sends_codes(journey: &Journey, channel: CodeChannel) -> bool {
     })
 }
 
-/// Opens the user store the configuration names: `database`, else `<data_dir>/ferry.db`.
+/// Opens the user store the configuration names: `database` (a `sqlite:` or a PostgreSQL
+/// URL), else `<data_dir>/ferry.db`.
 pub async fn open_users(config: &Config) -> Result<Arc<dyn UserStore>, LoadError> {
-    let store = match &config.settings.database {
-        Some(url) => SqliteUsers::connect(url).await?,
+    let store: Arc<dyn UserStore> = match config.settings.database.as_deref() {
+        Some(url) if PostgresUsers::handles(url) => Arc::new(PostgresUsers::connect(url).await?),
+        Some(url) => Arc::new(SqliteUsers::connect(url).await?),
         None => {
             let dir = config.resolve(&config.settings.data_dir);
             std::fs::create_dir_all(&dir).map_err(|source| LoadError::Read {
                 path: dir.clone(),
                 source,
             })?;
-            SqliteUsers::open(&dir.join("ferry.db")).await?
+            Arc::new(SqliteUsers::open(&dir.join("ferry.db")).await?)
         }
     };
-    Ok(Arc::new(store))
+    Ok(store)
+}
+
+/// Opens the session store the configuration names: `sessions.store`, `memory` (the
+/// default) or a `redis://` URL, whose keys start with `sessions.key_prefix`.
+pub async fn open_sessions(
+    config: &Config,
+    clock: SharedClock,
+) -> Result<Arc<dyn SessionStore>, LoadError> {
+    let settings = &config.settings.sessions;
+    match settings.store.as_str() {
+        "memory" => Ok(Arc::new(MemorySessions::new())),
+        url if RedisSessions::handles(url) => {
+            let store = RedisSessions::connect(url, &settings.key_prefix, clock)
+                .await
+                .map_err(LoadError::Sessions)?;
+            Ok(Arc::new(store))
+        }
+        _ => Err(LoadError::UnknownSessionStore),
+    }
 }
 
 fn journey_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
@@ -497,4 +526,23 @@ fn journey_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    #[tokio::test]
+    async fn a_session_store_ferry_cannot_reach_is_refused_at_start() {
+        let mut config = Config::embedded();
+        for store in ["rediss://127.0.0.1:6379", "memcached://127.0.0.1", "Memory"] {
+            config.settings.sessions.store = store.into();
+            let opened = open_sessions(&config, Arc::new(SystemClock)).await;
+            assert!(
+                matches!(opened, Err(LoadError::UnknownSessionStore)),
+                "{store}"
+            );
+        }
+    }
 }

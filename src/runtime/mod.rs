@@ -20,7 +20,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
-pub use load::{EngineBuilder, JourneyStatus, LoadError, open_users};
+pub use load::{EngineBuilder, JourneyStatus, LoadError, open_sessions, open_users};
 pub use local::TOTP as TOTP_SEAL;
 pub use session::{Session, SessionId, SessionUser};
 pub use steps::Client;

@@ -4,10 +4,7 @@ use async_trait::async_trait;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry as MapEntry;
 
-use super::{AcquireError, LeaseToken, SessionStore, StoreError, Stored};
-
-/// A lease older than this is treated as abandoned (its request died mid-advance).
-const LEASE_MS: i64 = 120_000;
+use super::{AcquireError, LEASE_MS, LeaseToken, SessionStore, StoreError, Stored};
 
 /// Sessions kept in process memory; they do not survive a restart.
 #[derive(Debug, Default)]
@@ -108,58 +105,47 @@ impl SessionStore for MemorySessions {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Arc;
 
-    fn stored(data: &str, expires_at: i64) -> Stored {
-        Stored {
-            data: data.as_bytes().to_vec(),
-            expires_at,
-        }
-    }
+    use super::*;
+    use crate::store::session_conformance as conformance;
 
     #[tokio::test]
     async fn one_holder_at_a_time() {
-        let store = MemorySessions::new();
-        store.create("s", stored("a", 1_000)).await.unwrap();
-        let (lease, got) = store.acquire("s", 10).await.unwrap();
-        assert_eq!(got.data, b"a");
-        assert!(matches!(
-            store.acquire("s", 11).await,
-            Err(AcquireError::Busy)
-        ));
-        store
-            .release("s", lease, Some(stored("b", 1_000)))
-            .await
-            .unwrap();
-        let (_, got) = store.acquire("s", 12).await.unwrap();
-        assert_eq!(got.data, b"b");
+        conformance::one_holder_at_a_time(&MemorySessions::new()).await;
     }
 
     #[tokio::test]
-    async fn expired_sessions_are_gone() {
-        let store = MemorySessions::new();
-        store.create("s", stored("a", 100)).await.unwrap();
-        assert!(matches!(
-            store.acquire("s", 100).await,
-            Err(AcquireError::NotFound)
-        ));
-        store.create("t", stored("a", 100)).await.unwrap();
-        assert_eq!(store.sweep(200).await.unwrap(), 1);
-        assert!(store.is_empty());
+    async fn expired_and_ended_sessions_are_gone() {
+        conformance::expired_and_ended_sessions_are_gone(&MemorySessions::new()).await;
     }
 
     #[tokio::test]
     async fn a_stale_lease_cannot_overwrite() {
+        conformance::a_stale_lease_cannot_overwrite(&MemorySessions::new()).await;
+    }
+
+    #[tokio::test]
+    async fn create_replaces() {
+        conformance::create_replaces(&MemorySessions::new()).await;
+    }
+
+    #[tokio::test]
+    async fn racing_acquires_have_one_winner() {
+        let store: Arc<dyn SessionStore> = Arc::new(MemorySessions::new());
+        conformance::racing_acquires_have_one_winner(&[store]).await;
+    }
+
+    #[tokio::test]
+    async fn sweep_counts_what_it_removed() {
         let store = MemorySessions::new();
-        store.create("s", stored("a", i64::MAX)).await.unwrap();
-        let (stale, _) = store.acquire("s", 0).await.unwrap();
-        let (fresh, _) = store.acquire("s", LEASE_MS + 1).await.unwrap();
-        store.release("s", stale, None).await.unwrap();
-        store
-            .release("s", fresh, Some(stored("c", i64::MAX)))
-            .await
-            .unwrap();
-        let (_, got) = store.acquire("s", LEASE_MS + 2).await.unwrap();
-        assert_eq!(got.data, b"c");
+        let stored = |expires_at| Stored {
+            data: b"a".to_vec(),
+            expires_at,
+        };
+        store.create("s", stored(100)).await.unwrap();
+        store.create("t", stored(300)).await.unwrap();
+        assert_eq!(store.sweep(200).await.unwrap(), 1);
+        assert_eq!(store.len(), 1);
     }
 }

@@ -1,16 +1,24 @@
 //! Stores: the user store (users, credentials, roles and groups, migration log, import
-//! checkpoints) and the session store, as traits with their embedded implementations. Knows
-//! nothing of journeys.
+//! checkpoints) and the session store, as traits with their embedded implementations (SQLite,
+//! memory) and their scale-out ones (PostgreSQL, Redis). Knows nothing of journeys.
 
 #[cfg(test)]
 mod conformance;
 mod memory;
 mod memory_users;
 pub mod plan;
+mod postgres;
+mod redis_sessions;
+#[cfg(test)]
+mod session_conformance;
 mod sqlite;
+#[cfg(test)]
+mod testing;
 
 pub use memory::MemorySessions;
 pub use memory_users::MemoryUsers;
+pub use postgres::PostgresUsers;
+pub use redis_sessions::{DEFAULT_PREFIX as DEFAULT_SESSION_PREFIX, RedisSessions};
 pub use sqlite::SqliteUsers;
 
 use async_trait::async_trait;
@@ -258,6 +266,9 @@ pub enum StoreError {
     /// Applying the schema migrations failed.
     #[error("the user store's schema could not be brought up to date")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The shared session store (Redis) failed or could not be reached.
+    #[error("the session store failed")]
+    Sessions(#[from] redis::RedisError),
 }
 
 /// Users, credentials and the migration log.
@@ -362,6 +373,10 @@ pub struct Stored {
     /// When it expires, in ms since the epoch.
     pub expires_at: i64,
 }
+
+/// A lease older than this is treated as abandoned (its request died mid-advance), by every
+/// session store.
+const LEASE_MS: i64 = 120_000;
 
 /// Proof of holding a session for one advance; handed back on release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,6 +14,7 @@ pub mod glewlwyd;
 pub mod import;
 pub mod oidc_provider;
 pub mod smtp;
+pub mod stores;
 pub mod totp;
 
 /// Decides what to do when a peer a test needs is absent: skip with a printed reason, or
