@@ -694,3 +694,37 @@ async fn parallel_logins_cannot_pass_the_send_limit() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(sink.messages().len(), 5, "five codes went out");
 }
+
+#[tokio::test]
+async fn choosing_again_does_not_reset_a_registration_prompts_code_limits() {
+    let Some(sink) = SmtpSink::start().await else {
+        return;
+    };
+    let s = setup(&email_settings(sink.port)).await;
+    let id = s.enrol("carol").await;
+    let code = code_in(&sink.wait_for(1).await[0]);
+    s.send(&id, json!({ "code": code })).await.unwrap();
+
+    let early = s.send(&id, json!({ "code": "123456" })).await.unwrap_err();
+    assert!(early.contains("choose an authenticator"), "{early}");
+    s.send(&id, json!({ "method": "sms" })).await.unwrap();
+    let no_code = s.send(&id, json!({ "code": "123456" })).await.unwrap_err();
+    assert!(
+        no_code.starts_with("no code has been sent yet"),
+        "{no_code}"
+    );
+    for quoted in ["\"x y\"@example.test", "Carol <carol@example.test>"] {
+        let answer = json!({ "method": "email", "address": quoted });
+        let refused = s.send(&id, answer).await.unwrap_err();
+        assert_eq!(refused, "`address` is not an email address", "{quoted}");
+    }
+    // Three codes for the whole prompt (`max_sends`), however the user asks for them.
+    for sent in 2..=4 {
+        let answer = s.send(&id, json!({ "method": "email" })).await.unwrap();
+        assert_eq!(answer["step"]["register"]["sent_to"], "c***@example.test");
+        sink.wait_for(sent).await;
+    }
+    let refused = s.send(&id, json!({ "method": "email" })).await.unwrap_err();
+    assert_eq!(refused, "no more codes can be sent in this session");
+    assert_eq!(sink.messages().len(), 4);
+}

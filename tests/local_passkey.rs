@@ -132,7 +132,7 @@ async fn a_passkey_is_registered_then_signs_in_and_an_old_assertion_is_refused()
         .unwrap();
     let done = send(&engine, &id, json!({ "credential": created })).await;
     assert_eq!(done["status"], "completed", "{done}");
-    assert_eq!(done["amr"], json!(["pwd", "hwk"]));
+    assert_eq!(done["amr"], json!(["pwd"]), "registering is not signing in");
     let user = users.find("alice").await.unwrap().unwrap();
     let stored = users
         .credential(user.id, CredentialKind::Passkey)

@@ -230,7 +230,7 @@ async fn a_deferred_prompt_is_skipped_twice_then_required_and_enrols_with_a_real
     let code = code_at(&secret, s.now_secs());
     let done = s.send(&id, json!({ "code": code })).await.unwrap();
     assert_eq!(done["status"], "completed", "{done}");
-    assert_eq!(done["amr"], json!(["pwd", "otp"]));
+    assert_eq!(done["amr"], json!(["pwd"]), "enrolling is not signing in");
 
     let stored = s
         .users
@@ -298,6 +298,50 @@ async fn codes_one_step_either_side_pass_and_two_steps_away_fail() {
             "offset {offset}: {answer}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_prompt_left_open_cannot_replace_an_app_set_up_since() {
+    let s = setup("required").await;
+    let (first, early) = s.login("right").await;
+    let (second, late) = s.login("right").await;
+    let secret_of = |shown: &Json| {
+        shown["step"]["register"]["totp"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (early_secret, late_secret) = (secret_of(&early), secret_of(&late));
+    assert_ne!(early_secret, late_secret);
+    let now = s.now_secs();
+    let done = s
+        .send(&second, json!({ "code": code_at(&late_secret, now) }))
+        .await
+        .unwrap();
+    assert_eq!(done["status"], "completed", "{done}");
+    let user = s.user_id().await;
+    let kept = async || {
+        let stored = s.users.credential(user, CredentialKind::Totp).await;
+        stored.unwrap().unwrap().secret
+    };
+    let stored = kept().await;
+    // The prompt opened earlier is answered later with its own app's code: it ends, and the
+    // app set up in between stays.
+    let stale = s
+        .send(&first, json!({ "code": code_at(&early_secret, now) }))
+        .await
+        .unwrap();
+    assert_eq!(stale["status"], "completed", "{stale}");
+    assert_eq!(kept().await, stored, "the first registration stays");
+    s.clock.advance(30_000);
+    let (id, asked) = s.login("right").await;
+    assert_eq!(asked["step"]["kind"], "prompt", "{asked}");
+    let later = s.now_secs();
+    let signed_in = s
+        .send(&id, json!({ "code": code_at(&late_secret, later) }))
+        .await
+        .unwrap();
+    assert_eq!(signed_in["amr"], json!(["pwd", "otp"]), "{signed_in}");
 }
 
 #[tokio::test]

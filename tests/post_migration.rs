@@ -113,7 +113,11 @@ async fn a_migrated_user_skips_twice_then_enrols_and_signs_in_with_password_and_
     let code = fresh_code(&secret).await;
     let (status, enrolled) = ferry.submit(&session, json!({ "code": code })).await;
     assert_eq!(status, 200, "{enrolled}");
-    assert_eq!(enrolled["amr"], json!(["pwd", "otp"]));
+    assert_eq!(
+        enrolled["amr"],
+        json!(["pwd"]),
+        "setting the app up is not signing in with it"
+    );
     let stored = ferry
         .text("SELECT secret FROM credentials WHERE kind = 'totp'")
         .await

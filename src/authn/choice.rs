@@ -23,16 +23,22 @@ pub enum Refusal {
     /// On the blocklist of common or breached passwords.
     #[error("this password is too common or has appeared in a breach; choose another")]
     Blocked,
-    /// The same as the user's identifier.
+    /// The same as the user's identifier or email address.
     #[error("the password may not be your user name or email address")]
     Identifier,
+    /// Nothing but spaces.
+    #[error("the password may not be only spaces")]
+    Blank,
 }
 
 /// Why the rules cannot be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     /// The lengths are unusable.
-    #[error("`passwords.max_length` must be at least 64 and at least `min_length`")]
+    #[error(
+        "`passwords.max_length` must be from 64 to 256 (answers are capped at 1024 bytes) and \
+         at least `min_length`"
+    )]
     Limits,
     /// The blocklist file cannot be read.
     #[error("cannot read the password blocklist `{path}`")]
@@ -76,7 +82,8 @@ impl PasswordRules {
 
     /// The rules of the settings, reading the blocklist file (relative to `base`).
     pub fn load(settings: &PasswordSettings, base: &Path) -> Result<Self, RulesError> {
-        if settings.max_length < 64 || settings.min_length > settings.max_length {
+        let lengths = 64..=256;
+        if !lengths.contains(&settings.max_length) || settings.min_length > settings.max_length {
             return Err(RulesError::Limits);
         }
         let text = match &settings.blocklist {
@@ -106,8 +113,13 @@ impl PasswordRules {
         self.blocked.len()
     }
 
-    /// Checks a password the user with `identifier` chose.
-    pub fn check(&self, password: &Secret, identifier: &str) -> Result<(), Refusal> {
+    /// Checks a password a user chose; `own` are the user's identifier and email address,
+    /// which the password may not be.
+    pub fn check<'a>(
+        &self,
+        password: &Secret,
+        own: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), Refusal> {
         let normal = password.expose().nfc().collect::<String>();
         let length = normal.chars().count();
         if length < self.min {
@@ -116,8 +128,14 @@ impl PasswordRules {
         if length > self.max {
             return Err(Refusal::TooLong(self.max));
         }
+        if normal.trim().is_empty() {
+            return Err(Refusal::Blank);
+        }
         let lower = normal.to_lowercase();
-        if !identifier.is_empty() && lower == folded(identifier) {
+        if own
+            .into_iter()
+            .any(|o| !o.is_empty() && lower == folded(o.trim()))
+        {
             return Err(Refusal::Identifier);
         }
         if self.blocked.contains(&lower) {
@@ -139,16 +157,16 @@ mod tests {
     fn length_counts_code_points_after_normalisation() {
         let r = rules("");
         assert_eq!(
-            r.check(&Secret::new("short"), "alice"),
+            r.check(&Secret::new("short"), ["alice"]),
             Err(Refusal::TooShort(8))
         );
         // Eight precomposed letters, written decomposed (sixteen code points) or not.
         let decomposed = "e\u{301}".repeat(8);
-        assert_eq!(r.check(&Secret::new(&decomposed), "alice"), Ok(()));
-        assert_eq!(r.check(&Secret::new("ñandú-ñandú"), "alice"), Ok(()));
+        assert_eq!(r.check(&Secret::new(&decomposed), ["alice"]), Ok(()));
+        assert_eq!(r.check(&Secret::new("ñandú-ñandú"), ["alice"]), Ok(()));
         let long = "x".repeat(129);
         assert_eq!(
-            r.check(&Secret::new(&long), "alice"),
+            r.check(&Secret::new(&long), ["alice"]),
             Err(Refusal::TooLong(128))
         );
     }
@@ -158,18 +176,29 @@ mod tests {
         let r = rules("password1\nQwertyuiop\n\n");
         assert_eq!(r.blocked(), 2);
         assert_eq!(
-            r.check(&Secret::new("PASSWORD1"), "alice"),
+            r.check(&Secret::new("PASSWORD1"), ["alice"]),
             Err(Refusal::Blocked)
         );
         assert_eq!(
-            r.check(&Secret::new("qwertyuiop"), "alice"),
+            r.check(&Secret::new("qwertyuiop"), ["alice"]),
             Err(Refusal::Blocked)
         );
         assert_eq!(
-            r.check(&Secret::new("Alice@Example.com"), "alice@example.com"),
+            r.check(&Secret::new("Alice@Example.com"), ["alice@example.com"]),
             Err(Refusal::Identifier)
         );
-        assert_eq!(r.check(&Secret::new("correct horse"), "alice"), Ok(()));
+        assert_eq!(r.check(&Secret::new("correct horse"), ["alice"]), Ok(()));
+        assert_eq!(
+            r.check(
+                &Secret::new("Alice@Mail.test"),
+                ["alice", "alice@mail.test"]
+            ),
+            Err(Refusal::Identifier)
+        );
+        assert_eq!(
+            r.check(&Secret::new("         "), ["alice"]),
+            Err(Refusal::Blank)
+        );
     }
 
     #[test]

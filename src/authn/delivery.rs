@@ -157,8 +157,14 @@ impl SmsSender {
         for (name, value) in &self.settings.headers {
             request = request.header(name, value);
         }
-        let fill_all =
-            |text: &str| fill(text, code, minutes, to).replace("{{ message }}", &message);
+        let minutes = minutes.to_string();
+        let values = [
+            ("code", code.expose()),
+            ("minutes", minutes.as_str()),
+            ("to", to),
+            ("message", message.as_str()),
+        ];
+        let fill_all = |text: &str| substitute(text, &values);
         request = match (&self.settings.json, &self.settings.form) {
             (Some(json), _) => request.json(&map_strings(json, &fill_all)),
             (None, Some(form)) => {
@@ -180,9 +186,44 @@ impl SmsSender {
 
 /// Replaces `{{ code }}`, `{{ minutes }}` and `{{ to }}` in a configured text.
 fn fill(text: &str, code: &Secret, minutes: u64, to: &str) -> String {
-    text.replace("{{ code }}", code.expose())
-        .replace("{{ minutes }}", &minutes.to_string())
-        .replace("{{ to }}", to)
+    let minutes = minutes.to_string();
+    substitute(
+        text,
+        &[
+            ("code", code.expose()),
+            ("minutes", minutes.as_str()),
+            ("to", to),
+        ],
+    )
+}
+
+/// Replaces each `{{ name }}` of `values` in one pass over the configured text: what is
+/// put in is never read again, so an address holding `{{ message }}` stays as it is.
+fn substitute(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{ ") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let found = values.iter().find_map(|(name, value)| {
+            let placeholder = format!("{{{{ {name} }}}}");
+            after
+                .starts_with(&placeholder)
+                .then_some((placeholder.len(), *value))
+        });
+        match found {
+            Some((len, value)) => {
+                out.push_str(value);
+                rest = &after[len..];
+            }
+            None => {
+                out.push_str("{{ ");
+                rest = &after[3..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A JSON value with every string passed through `f`.
@@ -210,6 +251,25 @@ fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_put_in_are_never_substituted_again() {
+        let values = [("to", "{{ message }}"), ("message", "code 123456")];
+        assert_eq!(
+            substitute("{{ to }}|{{ message }}|{{ other }}|{{", &values),
+            "{{ message }}|code 123456|{{ other }}|{{"
+        );
+        let code = Secret::new("042042");
+        assert_eq!(
+            fill(
+                "{{ code }} for {{ to }}, {{ minutes }} min",
+                &code,
+                5,
+                "{{ code }}"
+            ),
+            "042042 for {{ code }}, 5 min"
+        );
+    }
 
     fn email(host: &str, security: SmtpSecurity) -> EmailSettings {
         EmailSettings {

@@ -99,10 +99,11 @@ impl Passwords {
         })
     }
 
-    /// An argon2id PHC string of the password.
+    /// An argon2id PHC string of the password, normalised to NFC first (NIST SP 800-63B
+    /// §5.1.1.2), so the same password typed on another keyboard or system still matches.
     pub async fn hash(&self, password: &Secret) -> Result<String, PasswordError> {
-        let (params, pepper, password) =
-            (self.params.clone(), self.pepper.clone(), password.clone());
+        let (params, pepper) = (self.params.clone(), self.pepper.clone());
+        let password = nfc(password);
         self.blocking(move || hash_with(&params, pepper.as_ref(), password.expose().as_bytes()))
             .await
     }
@@ -114,10 +115,22 @@ impl Passwords {
         stored: &str,
     ) -> Result<Verification, PasswordError> {
         let needs_rehash = !self.is_current(stored);
-        let (pepper, password, stored) = (self.pepper.clone(), password.clone(), stored.to_owned());
+        let (pepper, stored) = (self.pepper.clone(), stored.to_owned());
+        let (normal, typed) = (nfc(password), password.clone());
         self.gate.verifications.fetch_add(1, Ordering::Relaxed);
+        // The NFC form first (Ferry's own hashes); the bytes as typed only when they differ
+        // from it, for hashes a legacy system made without normalising.
         let matches = self
-            .blocking(move || verify_with(pepper.as_ref(), password.expose().as_bytes(), &stored))
+            .blocking(move || {
+                let pepper = pepper.as_ref();
+                if verify_with(pepper, normal.expose().as_bytes(), &stored)? {
+                    return Ok(true);
+                }
+                if normal.expose() == typed.expose() {
+                    return Ok(false);
+                }
+                verify_with(pepper, typed.expose().as_bytes(), &stored)
+            })
             .await?;
         Ok(Verification {
             matches,
@@ -207,6 +220,12 @@ fn argon2<'k>(params: &Params, pepper: Option<&'k Pepper>) -> Result<Argon2<'k>,
     }
 }
 
+/// The password in Unicode normalisation form C.
+fn nfc(password: &Secret) -> Secret {
+    use unicode_normalization::UnicodeNormalization;
+    Secret::new(password.expose().nfc().collect::<String>())
+}
+
 fn hash_with(
     params: &Params,
     pepper: Option<&Pepper>,
@@ -267,6 +286,24 @@ mod tests {
             pepper_id: id.into(),
             ..cheap()
         }
+    }
+
+    #[tokio::test]
+    async fn a_password_matches_in_either_normalisation_form() {
+        let passwords = Passwords::new(&cheap()).unwrap();
+        let (composed, decomposed) = ("caf\u{e9}-cr\u{e8}me", "cafe\u{301}-cre\u{300}me");
+        let hash = passwords.hash(&Secret::new(decomposed)).await.unwrap();
+        for typed in [composed, decomposed] {
+            let verified = passwords.verify(&Secret::new(typed), &hash).await.unwrap();
+            assert!(verified.matches, "{typed:?}");
+        }
+        let wrong = passwords.verify(&Secret::new("cafe-creme"), &hash).await;
+        assert!(!wrong.unwrap().matches);
+        // A legacy hash of the decomposed bytes, made without normalising, still verifies
+        // with what the user types.
+        let legacy = bcrypt::hash(decomposed, 4).unwrap();
+        let verified = passwords.verify(&Secret::new(decomposed), &legacy).await;
+        assert!(verified.unwrap().matches);
     }
 
     #[tokio::test]

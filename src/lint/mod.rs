@@ -65,12 +65,22 @@ pub enum LintError {
 /// Reads the rule options from a configuration file: levels, acknowledgements, and the IDP
 /// facts some rules check. `${NAME}` references in IDP settings are not resolved.
 pub fn options_from_config(path: &Path, env: &dyn Env) -> Result<Options, LintError> {
-    let config = Config::load(path, env)?;
+    let config = Config::load(path, &Unresolved(env))?;
     let deployment = Deployment::from_config(&config);
     Options::new(&config.settings.lint, Some(deployment)).map_err(|source| LintError::Options {
         file: path.display().to_string(),
         source,
     })
+}
+
+/// The environment as lint sees it: a variable that is not set reads as empty, since lint
+/// uses no secret and must run where the deployment's secrets are not (an editor, CI).
+struct Unresolved<'a>(&'a dyn Env);
+
+impl Env for Unresolved<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        Some(self.0.get(name).unwrap_or_default())
+    }
 }
 
 impl Report {

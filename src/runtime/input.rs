@@ -52,6 +52,15 @@ pub enum InputError {
     /// A resend beyond the step's limit.
     #[error("no more codes can be sent in this session")]
     ResendLimit,
+    /// The account or the client is locked out for now.
+    #[error("the account is locked for now; try again later")]
+    Locked,
+    /// A code before one was sent.
+    #[error("no code has been sent yet: answer with `address`, or `method` to use the one on file")]
+    NoCode,
+    /// Too many wrong codes at this prompt.
+    #[error("too many wrong codes at this prompt; choose another authenticator")]
+    TooManyWrongCodes,
     /// The account's or the client's limit on codes sent is spent for now.
     #[error("too many codes were sent; try again later")]
     SendLimit,

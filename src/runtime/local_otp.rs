@@ -85,6 +85,34 @@ pub(super) fn mask(address: &str) -> String {
     }
 }
 
+/// A typed address, trimmed, if it can be one for the channel: an email address as SMTP
+/// takes it, or a phone number in E.164 form (`+`, then 8 to 15 digits, no leading zero).
+pub(super) fn checked_address(channel: CodeChannel, text: &str) -> Result<String, InputError> {
+    let text = text.trim();
+    match channel {
+        // As the mail is addressed: one plain mailbox, no display name, no quoting.
+        CodeChannel::Email => match text.parse::<lettre::message::Mailbox>() {
+            Ok(mailbox) if mailbox.name.is_none() && mailbox.email.to_string() == text => {
+                Ok(text.to_owned())
+            }
+            _ => Err(InputError::Address("`address` is not an email address")),
+        },
+        CodeChannel::Sms => {
+            let digits = text.strip_prefix('+').unwrap_or("");
+            let e164 = (8..=15).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !digits.starts_with('0');
+            if e164 {
+                Ok(text.to_owned())
+            } else {
+                Err(InputError::Address(
+                    "`address` must be a phone number in E.164 form, such as +447700900123",
+                ))
+            }
+        }
+    }
+}
+
 /// What sending a code did.
 pub(super) enum Sending {
     /// The code went out; the pending record now describes it.
@@ -206,8 +234,16 @@ impl Run<'_> {
         if let Some(address) = registered.and_then(|c| stored_address(&c.secret)) {
             return Ok(Some(address));
         }
-        let address = user.attributes.get(attribute).and_then(Json::as_str);
-        Ok(address.filter(|a| !a.trim().is_empty()).map(str::to_owned))
+        let Some(address) = user.attributes.get(attribute).and_then(Json::as_str) else {
+            return Ok(None);
+        };
+        match checked_address(channel, address) {
+            Ok(address) => Ok(Some(address)),
+            Err(_) => {
+                tracing::warn!(target: "ferry::journey", user = %user.id, attribute, "the user's address cannot be used");
+                Ok(None)
+            }
+        }
     }
 
     /// The `locked` outcome if the account or client is locked now; never waits.
@@ -291,7 +327,7 @@ impl Run<'_> {
         let [login, codes] = self.user_keys(&user);
         let action = accepted.public.get("action").and_then(Json::as_str);
         match (action, accepted.secrets.get("code")) {
-            (Some("resend"), None) => self.resend(channel, pending, &login).await,
+            (Some("resend"), None) => self.resend(channel, pending, [&login, &codes]).await,
             (None, Some(code)) => self
                 .check_code(channel, pending, code, [&login, &codes])
                 .await
@@ -305,13 +341,20 @@ impl Run<'_> {
         &mut self,
         channel: CodeChannel,
         pending: PendingCode,
-        keys: &throttle::Keys,
+        [login, codes]: [&throttle::Keys; 2],
     ) -> Result<Exec, Resumed> {
         if pending.sends >= self.engine.authenticators.codes.max_sends {
             return Err(Resumed::Invalid(InputError::ResendLimit));
         }
+        // No code goes to an account locked since the first one was sent.
+        for keys in [login, codes] {
+            if let Some(locked) = self.locked_now(keys).await {
+                self.session.local_code = None;
+                return Ok(locked);
+            }
+        }
         match self
-            .send_code(channel, pending, keys)
+            .send_code(channel, pending, login)
             .await
             .map_err(Resumed::Fault)?
         {

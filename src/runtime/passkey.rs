@@ -236,9 +236,7 @@ impl Run<'_> {
         if let Err(down) = self.save_passkeys(ceremony.user, &passkeys).await {
             return Ok(Some(down));
         }
-        self.session.proofs.push(Proof::LocalPasskey {
-            user: ceremony.user,
-        });
+        // Setting a passkey up is not signing in with one: no proof, so no `hwk` in `amr`.
         Ok(Some(outcome("registered")))
     }
 }

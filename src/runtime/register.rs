@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use super::input::{self, InputError};
 use super::local::{TOTP, open_seed};
 use super::local_otp::{self, CodeView, Sending, Verdict};
-use super::session::{PendingCode, PendingRegistration, Proof, SessionUser};
+use super::session::{PendingCode, PendingRegistration, SessionUser};
 use super::steps::{Exec, Fault, Resumed, Run, hashing, outcome, store_down};
 use super::throttle;
 use super::{Engine, FieldView};
@@ -18,6 +18,7 @@ use crate::authn::totp::{self, Seed};
 use crate::compile::ir::{Authenticator, CodeChannel, Field, FieldKind, RegisterPolicy};
 use crate::secret::Secret;
 use crate::store::{CredentialKind, PromptState, StoredCredential};
+use uuid::Uuid;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -118,37 +119,18 @@ fn credential_kind(authenticator: Authenticator) -> Option<CredentialKind> {
     }
 }
 
+/// A new authenticator to store.
+enum New<'a> {
+    Credential(&'a StoredCredential),
+    PasswordHash(&'a str),
+}
+
 /// The channel codes go by when registering an address.
 fn channel(authenticator: Authenticator) -> Option<CodeChannel> {
     match authenticator {
         Authenticator::Email => Some(CodeChannel::Email),
         Authenticator::Sms => Some(CodeChannel::Sms),
         _ => None,
-    }
-}
-
-/// A typed address, trimmed, if it can be one for the channel: an email address as SMTP
-/// takes it, or a phone number in E.164 form (`+`, then 8 to 15 digits, no leading zero).
-fn checked_address(channel: CodeChannel, text: &str) -> Result<String, InputError> {
-    let text = text.trim();
-    match channel {
-        CodeChannel::Email => text
-            .parse::<lettre::Address>()
-            .map(|_| text.to_owned())
-            .map_err(|_| InputError::Address("`address` is not an email address")),
-        CodeChannel::Sms => {
-            let digits = text.strip_prefix('+').unwrap_or("");
-            let e164 = (8..=15).contains(&digits.len())
-                && digits.bytes().all(|b| b.is_ascii_digit())
-                && !digits.starts_with('0');
-            if e164 {
-                Ok(text.to_owned())
-            } else {
-                Err(InputError::Address(
-                    "`address` must be a phone number in E.164 form, such as +447700900123",
-                ))
-            }
-        }
     }
 }
 
@@ -278,6 +260,8 @@ impl Run<'_> {
             error: None,
             passkey: None,
             code: None,
+            codes_sent: 0,
+            wrong_codes: 0,
         };
         if let [only] = offer {
             self.begin(&mut pending, *only).await?;
@@ -353,6 +337,9 @@ impl Run<'_> {
                 Answer::Code(code) if pending.code.is_some() => {
                     self.confirm_address(&mut pending, code).await?
                 }
+                Answer::Code(_) if pending.method.and_then(channel).is_some() => {
+                    return Err(invalid(InputError::NoCode));
+                }
                 Answer::Code(code) => self.confirm(&mut pending, code).await?,
                 Answer::Password(password) => self.choose_password(&pending, password).await?,
                 Answer::Address(address) => self.send_to(&mut pending, address).await?,
@@ -375,7 +362,7 @@ impl Run<'_> {
         let user = self.proven_user().map_err(Resumed::Fault)?;
         let attribute = crate::compile::default_attribute(channel);
         let on_file = user.attributes.get(attribute).and_then(Json::as_str);
-        match on_file.and_then(|a| checked_address(channel, a).ok()) {
+        match on_file.and_then(|a| local_otp::checked_address(channel, a).ok()) {
             Some(address) => {
                 self.send_registration_code(pending, channel, &address)
                     .await
@@ -394,7 +381,7 @@ impl Run<'_> {
             .method
             .and_then(channel)
             .ok_or_else(|| invalid(InputError::NotOffered("address".into())))?;
-        let address = checked_address(channel, address).map_err(invalid)?;
+        let address = local_otp::checked_address(channel, address).map_err(invalid)?;
         self.send_registration_code(pending, channel, &address)
             .await
     }
@@ -407,7 +394,18 @@ impl Run<'_> {
     ) -> Result<Exec, Resumed> {
         let user = self.proven_user().map_err(Resumed::Fault)?;
         let keys = throttle::Keys::new(&user.identifier, self.transient.client.ip);
-        let fresh = local_otp::pending_for(user.id, address);
+        // A new address or a new choice does not reset what this prompt has sent and been
+        // answered: the limits hold for the whole prompt.
+        let limits = &self.engine.authenticators.codes;
+        if pending.codes_sent >= limits.max_sends {
+            return Err(invalid(InputError::ResendLimit));
+        }
+        if pending.wrong_codes >= limits.max_attempts {
+            return Err(invalid(InputError::TooManyWrongCodes));
+        }
+        let mut fresh = local_otp::pending_for(user.id, address);
+        fresh.sends = pending.codes_sent;
+        fresh.attempts = pending.wrong_codes;
         self.code_sent(pending, channel, fresh, &keys).await
     }
 
@@ -435,12 +433,16 @@ impl Run<'_> {
         code: PendingCode,
         keys: &throttle::Keys,
     ) -> Result<Exec, Resumed> {
+        if self.locked_now(keys).await.is_some() {
+            return Err(invalid(InputError::Locked));
+        }
         match self
             .send_code(channel, code, keys)
             .await
             .map_err(Resumed::Fault)?
         {
             Sending::Sent(code) => {
+                pending.codes_sent = code.sends;
                 pending.code = Some(code);
                 pending.error = None;
                 Ok(Exec::Wait)
@@ -478,10 +480,12 @@ impl Run<'_> {
             }
             Verdict::Wrong => {
                 code.attempts += 1;
+                pending.wrong_codes = code.attempts;
                 let max = self.engine.authenticators.codes.max_attempts;
                 if code.attempts >= max {
                     pending.code = None;
-                    pending.error = Some("Too many wrong codes; enter the address again.".into());
+                    pending.error =
+                        Some("Too many wrong codes; choose another authenticator.".into());
                 } else {
                     let left = max - code.attempts;
                     code.error = Some(format!("The code is wrong; {left} attempts left."));
@@ -495,13 +499,11 @@ impl Run<'_> {
             secret: serde_json::json!({ "address": address }).to_string(),
             last_used: None,
         };
-        if let Err(e) = self
-            .engine
-            .users
-            .set_credential(user.id, kind, &credential, now)
+        if let Err(down) = self
+            .keep_new(user.id, kind, New::Credential(&credential))
             .await
         {
-            return Ok(store_down(&e));
+            return Ok(down);
         }
         Ok(self.registered(pending.state.clone(), kind).await)
     }
@@ -517,9 +519,11 @@ impl Run<'_> {
             return Err(invalid(InputError::NotOffered("password".into())));
         }
         let user = self.proven_user().map_err(Resumed::Fault)?;
+        let email = user.attributes.get("email").and_then(Json::as_str);
+        let own = std::iter::once(user.identifier.as_str()).chain(email);
         self.engine
             .password_rules
-            .check(password, &user.identifier)
+            .check(password, own)
             .map_err(|refusal| invalid(InputError::Password(refusal)))?;
         let hash = self
             .engine
@@ -527,18 +531,11 @@ impl Run<'_> {
             .hash(password)
             .await
             .map_err(|e| Resumed::Fault(hashing(e)))?;
-        let now = self.engine.clock.now_ms();
-        if let Err(e) = self
-            .engine
-            .users
-            .set_password_hash(user.id, &hash, now)
-            .await
-        {
-            return Ok(store_down(&e));
+        let kind = CredentialKind::Password;
+        if let Err(down) = self.keep_new(user.id, kind, New::PasswordHash(&hash)).await {
+            return Ok(down);
         }
-        Ok(self
-            .registered(pending.state.clone(), CredentialKind::Password)
-            .await)
+        Ok(self.registered(pending.state.clone(), kind).await)
     }
 
     async fn skip(
@@ -551,7 +548,18 @@ impl Run<'_> {
             return Err(invalid(InputError::SkipRefused));
         }
         let user = self.proven_user().map_err(Resumed::Fault)?;
-        let mut state = pending.state;
+        // The stored state, not the one read when the prompt was shown: another session may
+        // have skipped since.
+        let stored = match self.engine.users.prompt_states(user.id).await {
+            Ok(states) => states
+                .into_iter()
+                .find(|s| s.prompt == pending.state.prompt),
+            Err(e) => return Ok(store_down(&e)),
+        };
+        let mut state = stored.unwrap_or(pending.state);
+        if !may_skip(policy, &state, now) {
+            return Err(invalid(InputError::SkipRefused));
+        }
         state.skips = state.skips.saturating_add(1);
         state.last_skipped_at = Some(now);
         if let Err(e) = self.engine.users.save_prompt_state(user.id, &state).await {
@@ -580,22 +588,40 @@ impl Run<'_> {
         };
 
         let user = self.proven_user().map_err(Resumed::Fault)?;
-        let now = self.engine.clock.now_ms();
         let credential = StoredCredential {
             secret: sealed,
             last_used: Some(matched.step),
         };
-        let users = self.engine.users.as_ref();
-        if let Err(e) = users
-            .set_credential(user.id, CredentialKind::Totp, &credential, now)
-            .await
-        {
-            return Ok(store_down(&e));
+        // The first code proves the app holds the new seed, not that the user signed in with
+        // it: no proof, so no `otp` in `amr`.
+        let kind = CredentialKind::Totp;
+        let new = New::Credential(&credential);
+        if let Err(down) = self.keep_new(user.id, kind, new).await {
+            return Ok(down);
         }
-        self.session.proofs.push(Proof::LocalTotp { user: user.id });
-        Ok(self
-            .registered(pending.state.clone(), CredentialKind::Totp)
-            .await)
+        Ok(self.registered(pending.state.clone(), kind).await)
+    }
+
+    /// Stores a new authenticator unless another sign-in of the same user registered one of
+    /// the same kind since this prompt was shown: the first one stays, this one is dropped,
+    /// so a prompt left open cannot replace what the user set up elsewhere.
+    async fn keep_new(&self, user: Uuid, kind: CredentialKind, new: New<'_>) -> Result<(), Exec> {
+        let users = self.engine.users.as_ref();
+        let present = match kind {
+            CredentialKind::Password => users.password_hash(user).await.map(|h| h.is_some()),
+            _ => users.credential(user, kind).await.map(|c| c.is_some()),
+        }
+        .map_err(|e| store_down(&e))?;
+        if present {
+            tracing::warn!(target: "ferry::journey", user = %user, method = kind.name(), "registration dropped: one was registered in another session");
+            return Ok(());
+        }
+        let now = self.engine.clock.now_ms();
+        match new {
+            New::Credential(credential) => users.set_credential(user, kind, credential, now).await,
+            New::PasswordHash(hash) => users.set_password_hash(user, hash, now).await,
+        }
+        .map_err(|e| store_down(&e))
     }
 
     /// Records a registration in the prompt's state and the session's user.

@@ -224,6 +224,12 @@ pub struct PendingRegistration {
     /// A code sent to the email address or phone number being registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<PendingCode>,
+    /// Codes this prompt has sent, to any address.
+    #[serde(default)]
+    pub codes_sent: u32,
+    /// Wrong codes this prompt has been given, for any address.
+    #[serde(default)]
+    pub wrong_codes: u32,
 }
 
 /// A WebAuthn ceremony in progress: the relying party's state (challenge included), kept

@@ -61,32 +61,42 @@ impl SmtpSink {
             peer_absent("aiosmtpd", &why);
             return None;
         }
-        let dir = tempfile::tempdir().expect("mail dir");
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("sink.log")).expect("log");
-        let child = Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(dir.path().join("mail"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start aiosmtpd");
-        let sink = Self {
-            child: Some(child),
-            dir,
-            port,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        // A free port can be taken by another test's sink between our probe and aiosmtpd's
+        // bind; that sink would then answer for ours. A sink that exited is started again
+        // on another port.
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("mail dir");
+            let port = free_port();
+            let log = std::fs::File::create(dir.path().join("sink.log")).expect("log");
+            let child = Command::new(python())
+                .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+                .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(dir.path().join("mail"))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("start aiosmtpd");
+            let mut sink = Self {
+                child: Some(child),
+                dir,
+                port,
+            };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err()
+            {
+                assert!(Instant::now() < deadline, "aiosmtpd did not start");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let exited = sink.child.as_mut().map(|c| c.try_wait());
+            if matches!(exited, Some(Ok(None))) {
+                return Some(sink);
+            }
         }
-        Some(sink)
+        panic!("aiosmtpd kept exiting at start; see its log");
     }
 
     /// Every message received so far, raw, oldest first.
