@@ -68,36 +68,45 @@ impl OidcProvider {
                 return None;
             }
         };
-        let port = free_port();
-        let script = super::ferry::repo().join("tests/support/peers/oidc-provider.mjs");
-        let child = Command::new("node")
-            .arg(script)
-            .env("OIDC_PROVIDER_DIR", &dir)
-            .env("OIDC_PORT", port.to_string())
-            .env("OIDC_CLIENTS", clients.to_string())
-            .env("OIDC_ACCOUNTS", accounts().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start node");
-        let mut provider = Self {
-            child,
-            issuer: format!("http://127.0.0.1:{port}"),
-        };
-        provider.wait_ready().await;
-        Some(provider)
+        // A port found free can be taken by another test before node binds it; a provider
+        // that exits at start-up (EADDRINUSE) is started again on another port.
+        for _ in 0..5 {
+            let port = free_port();
+            let script = super::ferry::repo().join("tests/support/peers/oidc-provider.mjs");
+            let child = Command::new("node")
+                .arg(script)
+                .env("OIDC_PROVIDER_DIR", &dir)
+                .env("OIDC_PORT", port.to_string())
+                .env("OIDC_CLIENTS", clients.to_string())
+                .env("OIDC_ACCOUNTS", accounts().to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start node");
+            let mut provider = Self {
+                child,
+                issuer: format!("http://127.0.0.1:{port}"),
+            };
+            if provider.wait_ready().await {
+                return Some(provider);
+            }
+        }
+        panic!("oidc-provider kept exiting at start-up");
     }
 
-    async fn wait_ready(&mut self) {
+    /// Whether the provider answers discovery and is still running (not another test's
+    /// provider answering on a port ours could not bind).
+    async fn wait_ready(&mut self) -> bool {
         let url = format!("{}/.well-known/openid-configuration", self.issuer);
         let deadline = Instant::now() + Duration::from_secs(90);
         while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("oidc-provider exited during start-up ({status})");
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
             }
             if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
-                return;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                return matches!(self.child.try_wait(), Ok(None));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
