@@ -8,6 +8,7 @@ mod memory;
 mod memory_users;
 pub mod plan;
 mod postgres;
+mod progress_sql;
 mod redis_sessions;
 #[cfg(test)]
 mod session_conformance;
