@@ -258,3 +258,16 @@ async fn two_different_journeys_with_one_id_still_conflict() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn a_journey_named_like_a_value_formats_to_text_that_reads_back() {
+    // Found by the fuzzer: the header took `false` as a name, the printer wrote it as the
+    // expression `{{ false }}`, which a header cannot hold. Lines end in CR alone.
+    let text = "journey\rfalse\rAM\r:ccccM\rc\r:MAcc\r";
+    let file = SourceFile::new("fuzz.journey", text);
+    let formatted = print::format_dsl(&file).expect("formats");
+    assert!(formatted.starts_with("journey false\n"), "{formatted}");
+    let again = SourceFile::new("again.journey", formatted.clone());
+    let twice = print::format_dsl(&again).expect("reads back");
+    assert_eq!(twice, formatted);
+}

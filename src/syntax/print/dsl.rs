@@ -29,7 +29,11 @@ impl Printer<'_> {
         let entries = root.as_map().unwrap_or_default();
         if let Some((key, id)) = entries.iter().find(|(k, _)| k.name == "journey") {
             self.leading(key.span.start, 0);
-            let line = format!("journey {}", scalar(id));
+            // The header takes a name, even one that reads as a value elsewhere (`false`).
+            let line = match &id.value {
+                Value::String(name) if is_name(name) => format!("journey {name}"),
+                _ => format!("journey {}", scalar(id)),
+            };
             self.line(&line, id.span.end);
         }
         for (key, value) in entries {
