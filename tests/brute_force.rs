@@ -152,3 +152,38 @@ async fn behind_a_trusted_proxy_failures_count_per_forwarded_client() {
         "another client is not"
     );
 }
+
+#[tokio::test]
+async fn guesses_sent_on_to_the_legacy_idp_are_counted_too() {
+    let text = config().replace(
+        "account: { free_failures: 1000, lock_after: 100, lock_seconds: 1 }",
+        "account: { free_failures: 1000, lock_after: 5, lock_seconds: 1 }",
+    );
+    let ferry = Ferry::start(&text, &[]).await;
+    // erin is in the legacy file and not migrated: every check goes to the legacy IDP.
+    for attempt in 1..=5 {
+        let (status, body) = ferry.login("jit-password", "erin", "guess").await;
+        assert_eq!(status, 401, "attempt {attempt}: {body}");
+    }
+    let (status, locked) = ferry.login("jit-password", "erin", "argon-42").await;
+    assert_eq!(
+        (status, locked["reason"].as_str()),
+        (403, Some("locked")),
+        "the right password waits too: {locked}"
+    );
+    assert_eq!(
+        ferry.user_rows().await,
+        0,
+        "nobody was migrated while locked"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (status, body) = ferry.login("jit-password", "erin", "argon-42").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        ferry
+            .scalar("SELECT COUNT(*) FROM login_failures WHERE key = 'account:erin'")
+            .await,
+        0,
+        "a right password clears the account's count"
+    );
+}

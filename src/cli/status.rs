@@ -38,6 +38,13 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
         .enable_all()
         .build()?;
     let config = super::load_config(args.config.as_deref())?;
+    if let Some(missing) = missing_sqlite_file(&config) {
+        let shown = missing.display();
+        return Err(format!(
+            "no user store at `{shown}`: nothing to report (check `database` and `data_dir`)"
+        )
+        .into());
+    }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
@@ -58,6 +65,21 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The SQLite file the configuration names, if it does not exist: reading the status must
+/// not create an empty store where a mistyped path points.
+fn missing_sqlite_file(config: &ferry::config::Config) -> Option<PathBuf> {
+    let path = match config.settings.database.as_deref() {
+        None => config.resolve(&config.settings.data_dir).join("ferry.db"),
+        Some(url) => {
+            let rest = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))?;
+            PathBuf::from(rest.split('?').next().unwrap_or(rest))
+        }
+    };
+    (!path.exists()).then_some(path)
 }
 
 fn share(part: u64, whole: u64) -> String {

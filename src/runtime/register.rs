@@ -433,8 +433,13 @@ impl Run<'_> {
         code: PendingCode,
         keys: &throttle::Keys,
     ) -> Result<Exec, Resumed> {
-        if self.locked_now(keys).await.is_some() {
-            return Err(invalid(InputError::Locked));
+        // Locked for wrong passwords or for wrong codes: no code goes out either way.
+        let user = self.proven_user().map_err(Resumed::Fault)?;
+        let codes = throttle::Keys::codes(&user.identifier, self.transient.client.ip);
+        for keys in [keys, &codes] {
+            if self.locked_now(keys).await.is_some() {
+                return Err(invalid(InputError::Locked));
+            }
         }
         match self
             .send_code(channel, code, keys)

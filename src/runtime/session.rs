@@ -300,8 +300,13 @@ pub struct Session {
 impl Session {
     /// Whether a credential was proven for the session's current user.
     pub fn proven_for_user(&self) -> bool {
+        self.proofs.iter().any(|p| self.is_for_user(p))
+    }
+
+    /// Whether a proof is for the session's current user.
+    fn is_for_user(&self, proof: &Proof) -> bool {
         let Some(user) = &self.user else { return false };
-        self.proofs.iter().any(|p| match (p, p.legacy_account()) {
+        match (proof, proof.legacy_account()) {
             (
                 Proof::LocalPassword { user: id }
                 | Proof::LocalTotp { user: id }
@@ -314,13 +319,23 @@ impl Session {
                 .as_ref()
                 .is_some_and(|(i, s)| i == idp && s == subject),
             (_, None) => false,
-        })
+        }
     }
 
-    /// The `amr` values of the proofs for the current user, without repeats.
+    /// The `amr` values of the proofs for the current user, without repeats; a factor
+    /// proven for someone else earlier in the session does not count.
     pub fn amr(&self) -> Vec<&'static str> {
-        let mut amr: Vec<&'static str> = self.proofs.iter().filter_map(Proof::amr).collect();
-        amr.dedup();
+        let mut amr: Vec<&'static str> = Vec::new();
+        for value in self
+            .proofs
+            .iter()
+            .filter(|p| self.is_for_user(p))
+            .filter_map(Proof::amr)
+        {
+            if !amr.contains(&value) {
+                amr.push(value);
+            }
+        }
         amr
     }
 }
@@ -375,7 +390,21 @@ mod tests {
         };
         assert!(!session.proven_for_user());
         let id = session.user.as_ref().map(|u| u.id).unwrap();
-        session.proofs.push(Proof::LocalPassword { user: id });
+        session.proofs.push(Proof::LocalCode {
+            user: id,
+            method: "email_otp".into(),
+        });
         assert!(session.proven_for_user());
+        assert_eq!(
+            session.amr(),
+            vec!["otp"],
+            "the other user's password is not theirs"
+        );
+        session.proofs.push(Proof::LocalPassword { user: id });
+        session.proofs.push(Proof::LocalCode {
+            user: id,
+            method: "email_otp".into(),
+        });
+        assert_eq!(session.amr(), vec!["otp", "pwd"]);
     }
 }

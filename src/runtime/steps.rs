@@ -384,6 +384,17 @@ impl Run<'_> {
             .ok_or_else(|| Fault::Broken(format!("IDP `{}` has no connector", decl.name)))?;
         let username = self.string(username)?;
         let password = self.secret(password)?;
+        // Guesses sent through Ferry to the legacy IDP count like local ones, so a user not
+        // migrated yet is not left to the legacy IDP's own limits (a user file has none).
+        let identifier = self
+            .session
+            .lookup
+            .clone()
+            .unwrap_or_else(|| username.clone());
+        let keys = throttle::Keys::new(&identifier, self.transient.client.ip);
+        if let Some(locked) = self.count_attempt(&keys).await? {
+            return Ok(locked);
+        }
 
         let started = Instant::now();
         let call = tokio::time::timeout(
@@ -404,6 +415,23 @@ impl Run<'_> {
                 }
                 let name = refused(&decl.name, provider, elapsed_ms, &error);
                 self.observe(decl, "password", name, started.elapsed());
+                let store = self.engine.users.as_ref();
+                let now = self.engine.clock.now_ms();
+                let settled = match name {
+                    // The password was right; a second factor follows.
+                    "mfa_required" => {
+                        throttle::succeeded(store, &self.engine.throttle, &keys).await
+                    }
+                    "invalid_credentials" => {
+                        throttle::failed(store, &self.engine.throttle, &keys, now)
+                            .await
+                            .map(|locked| self.transient.locked_until = locked)
+                    }
+                    _ => Ok(()),
+                };
+                if let Err(e) = settled {
+                    return Ok(store_down(&e));
+                }
                 return Ok(outcome(name));
             }
             Err(_) => {
@@ -413,6 +441,10 @@ impl Run<'_> {
             }
         };
         self.observe(decl, "password", "success", started.elapsed());
+        let store = self.engine.users.as_ref();
+        if let Err(e) = throttle::succeeded(store, &self.engine.throttle, &keys).await {
+            return Ok(store_down(&e));
+        }
 
         let client = self.transient.client.ip;
         tracing::debug!(target: "ferry::legacy", idp = %decl.name, provider, elapsed_ms, client = ?client, outcome = "success", "legacy call");

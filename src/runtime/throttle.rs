@@ -1,7 +1,7 @@
 //! Brute-force protection, on by default: failed local logins are counted per account and per
 //! client address in the user store, answered with growing delays, and locked out after a
 //! bounded number of consecutive failures (NIST SP 800-63B §5.2.2 allows at most 100 per
-//! account). A success clears both counts. One-time codes sent are limited the same way, per
+//! account). A success clears the account's count; the client's runs on until its lock. One-time codes sent are limited the same way, per
 //! account and per client, across sessions.
 
 use std::time::Duration;
@@ -133,16 +133,15 @@ pub async fn failed(
     Ok(locked)
 }
 
-/// Clears both keys after a success.
+/// Clears the account's count after a success. The client's count stays: a guesser who
+/// signs in to an account of their own between guesses at others must not reset it. It
+/// starts again when its lock ends.
 pub async fn succeeded(
     store: &dyn UserStore,
-    settings: &ThrottleSettings,
+    _settings: &ThrottleSettings,
     keys: &Keys,
 ) -> Result<(), StoreError> {
-    for (key, _) in keys.each(settings) {
-        store.clear_failures(key).await?;
-    }
-    Ok(())
+    store.clear_failures(&keys.account).await
 }
 
 /// Takes one code from the send limits of the account and the client: `Ok(false)`, counting
@@ -314,10 +313,14 @@ mod tests {
         ));
         assert_eq!(store.failures("account:alice").await.unwrap().count, 1);
         succeeded(&store, &settings, &keys).await.unwrap();
-        assert_eq!(
+        assert_eq!(store.failures("account:alice").await.unwrap().count, 0);
+        // The client's count runs on: a success on one account does not clear it.
+        let client = store.failures("client:10.0.0.1").await.unwrap();
+        assert_eq!(client.count, 6);
+        assert!(matches!(
             gate(&store, &settings, &keys, 60_600).await.unwrap(),
-            Gate::Open(Duration::ZERO)
-        );
+            Gate::Open(wait) if wait > Duration::ZERO
+        ));
     }
 
     #[tokio::test]
