@@ -203,8 +203,19 @@ impl Connector for UserFile {
             .map_or_else(|| self.dummy_hash.to_string(), |r| r.hash.clone());
 
         let password = password.clone();
+        // As typed first (the legacy system's own hash), then in NFC if that differs, as
+        // Ferry's local checks do the other way round.
         let matches = tokio::task::spawn_blocking(move || {
-            hashes::verify(password.expose().as_bytes(), &stored)
+            use unicode_normalization::UnicodeNormalization;
+            let typed = password.expose();
+            if hashes::verify(typed.as_bytes(), &stored)? {
+                return Ok(true);
+            }
+            let normal: String = typed.nfc().collect();
+            if normal == typed {
+                return Ok(false);
+            }
+            hashes::verify(normal.as_bytes(), &stored)
         })
         .await
         .map_err(|e| LegacyError::Misconfigured(format!("the hashing task failed: {e}")))?
@@ -268,6 +279,26 @@ mod tests {
             let wrong = file.check_password(user, &Secret::new("wrong")).await;
             assert!(wrong.is_err(), "{user}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_password_hashed_in_nfc_matches_when_typed_decomposed() {
+        let hash = bcrypt::hash("caf\u{e9}", 4).unwrap();
+        let line = format!(r#"{{"username":"nfc","password_hash":"{hash}"}}"#);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.jsonl");
+        std::fs::write(&path, line).unwrap();
+        let settings = Settings {
+            provider: None,
+            path,
+        };
+        let file = UserFile::load(&Config::embedded(), settings).await.unwrap();
+        for typed in ["caf\u{e9}", "cafe\u{301}"] {
+            let verified = file.check_password("nfc", &Secret::new(typed)).await;
+            assert!(verified.is_ok(), "{typed:?}");
+        }
+        let wrong = file.check_password("nfc", &Secret::new("cafe")).await;
+        assert!(wrong.is_err());
     }
 
     #[test]
