@@ -92,7 +92,7 @@ pub async fn attempt(
         match before.locked_until {
             Some(until) if until > now => return Ok(Gate::Locked(until)),
             Some(_) => {
-                store.clear_failures(key).await?;
+                store.restart_stale(key, now, i64::MIN).await?;
                 before = Failures::default();
             }
             None => {}
@@ -173,10 +173,9 @@ pub async fn take_send(
         if sent.locked_until.is_some_and(|until| until > now) {
             return Ok(false);
         }
-        let stale = sent.locked_until.is_some() || now.saturating_sub(sent.last_at) >= window;
-        if sent.count > 0 && stale {
-            store.clear_failures(key).await?;
-        }
+        store
+            .restart_stale(key, now, now.saturating_sub(window).saturating_add(1))
+            .await?;
     }
     // Counted before sending, so parallel sends cannot pass the limit: one numbered past it
     // is refused.

@@ -116,6 +116,27 @@ pub async fn failures_count_lock_and_clear(store: &dyn UserStore) {
         0,
         "keys are separate"
     );
+    // A lock still running, or a count without a lock that is recent, is not restarted.
+    store
+        .restart_stale("account:a", 98, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(store.failures("account:a").await.unwrap().count, 2);
+    store.add_failure("send:x", 50).await.unwrap();
+    store.restart_stale("send:x", 60, 50).await.unwrap();
+    assert_eq!(store.failures("send:x").await.unwrap().count, 1);
+    // An ended lock, or an idle count, starts again.
+    store.restart_stale("send:x", 60, 51).await.unwrap();
+    assert_eq!(store.failures("send:x").await.unwrap(), Failures::default());
+    store
+        .restart_stale("account:a", 99, i64::MIN)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.failures("account:a").await.unwrap(),
+        Failures::default()
+    );
+    store.add_failure("account:a", 100).await.unwrap();
     store.clear_failures("account:a").await.unwrap();
     assert_eq!(
         store.failures("account:a").await.unwrap(),

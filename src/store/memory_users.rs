@@ -270,6 +270,21 @@ impl UserStore for MemoryUsers {
         Ok(())
     }
 
+    async fn restart_stale(&self, key: &str, now: i64, idle_before: i64) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().await;
+        let stale = inner
+            .failures
+            .get(key)
+            .is_some_and(|f| match f.locked_until {
+                Some(until) => until <= now,
+                None => f.last_at < idle_before,
+            });
+        if stale {
+            inner.failures.remove(key);
+        }
+        Ok(())
+    }
+
     async fn credential(
         &self,
         user: Uuid,

@@ -319,6 +319,12 @@ pub trait UserStore: Send + Sync {
     /// Forgets a key's failures and lock, as after a successful login.
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
 
+    /// Starts a key's count again if it is stale: its lock ended by `now`, or, with no lock,
+    /// its last failure came before `idle_before`. One atomic step: of several requests that
+    /// saw the same stale count, only the first resets it, so what the others add next is
+    /// not wiped.
+    async fn restart_stale(&self, key: &str, now: i64, idle_before: i64) -> Result<(), StoreError>;
+
     /// The user's credential of a kind, with its use counter.
     async fn credential(
         &self,

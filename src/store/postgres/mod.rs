@@ -176,6 +176,18 @@ impl UserStore for PostgresUsers {
         Ok(())
     }
 
+    async fn restart_stale(&self, key: &str, now: i64, idle_before: i64) -> Result<(), StoreError> {
+        let sql = "DELETE FROM login_failures WHERE key = $1 AND (locked_until <= $2 \
+                   OR (locked_until IS NULL AND last_at < $3))";
+        sqlx::query(sql)
+            .bind(key)
+            .bind(now)
+            .bind(idle_before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn checkpoint(&self, import: &str) -> Result<Option<Checkpoint>, StoreError> {
         let sql = "SELECT source, position, finished_at FROM imports WHERE name = $1";
         let row = sqlx::query(sql)

@@ -175,6 +175,18 @@ impl UserStore for SqliteUsers {
         Ok(())
     }
 
+    async fn restart_stale(&self, key: &str, now: i64, idle_before: i64) -> Result<(), StoreError> {
+        let sql = "DELETE FROM login_failures WHERE key = ? AND (locked_until <= ? \
+                   OR (locked_until IS NULL AND last_at < ?))";
+        sqlx::query(sql)
+            .bind(key)
+            .bind(now)
+            .bind(idle_before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn checkpoint(&self, import: &str) -> Result<Option<Checkpoint>, StoreError> {
         let row = sqlx::query("SELECT source, position, finished_at FROM imports WHERE name = ?")
             .bind(import)
