@@ -47,18 +47,11 @@ impl Run<'_> {
             (None, None) => return Err(Fault::Broken("check_totp ran before find_user".into())),
         };
         let code = self.secret(code)?;
-        let ip = self.transient.client.ip;
-        let (login, keys) = (
-            throttle::Keys::new(&identifier, ip),
-            throttle::Keys::codes(&identifier, ip),
-        );
-        let gate = match self.locked_now(&login).await {
-            Some(locked) => Some(locked),
-            None => self.count_attempt(&keys).await?,
-        };
-        if let Some(locked) = gate {
+        let both = self.code_keys(&identifier);
+        if let Some(locked) = self.count_code_attempt(&both).await? {
             return Ok(locked);
         }
+        let keys = &both[1];
 
         let verdict = match self.verify_totp(&code).await? {
             Ok(verdict) => verdict,
@@ -69,8 +62,8 @@ impl Run<'_> {
         let settings = &self.engine.throttle;
         let now = self.engine.clock.now_ms();
         let result = match verdict {
-            "success" => throttle::succeeded(store, settings, &keys).await,
-            "failure" => throttle::failed(store, settings, &keys, now)
+            "success" => throttle::succeeded(store, settings, keys).await,
+            "failure" => throttle::failed(store, settings, keys, now)
                 .await
                 .map(|locked| self.transient.locked_until = locked),
             _ => Ok(()),

@@ -171,13 +171,35 @@ pub(super) fn stored_address(secret: &str) -> Option<String> {
 }
 
 impl Run<'_> {
-    /// The login and code throttling keys of the session's user and this request's client.
-    fn user_keys(&self, user: &SessionUser) -> [throttle::Keys; 2] {
+    /// The login and code throttling keys of an identifier and this request's client.
+    pub(super) fn code_keys(&self, identifier: &str) -> [throttle::Keys; 2] {
         let ip = self.transient.client.ip;
         [
-            throttle::Keys::new(&user.identifier, ip),
-            throttle::Keys::codes(&user.identifier, ip),
+            throttle::Keys::new(identifier, ip),
+            throttle::Keys::codes(identifier, ip),
         ]
+    }
+
+    /// The `locked` outcome if the login or the code keys are locked now; never waits.
+    pub(super) async fn locked_for_codes(&mut self, keys: &[throttle::Keys; 2]) -> Option<Exec> {
+        for key in keys {
+            if let Some(locked) = self.locked_now(key).await {
+                return Some(locked);
+            }
+        }
+        None
+    }
+
+    /// Counts a code attempt: refused while the login keys are locked, else counted (and
+    /// delayed) under the code keys, which only a right code clears.
+    pub(super) async fn count_code_attempt(
+        &mut self,
+        [login, codes]: &[throttle::Keys; 2],
+    ) -> Result<Option<Exec>, Fault> {
+        match self.locked_now(login).await {
+            Some(locked) => Ok(Some(locked)),
+            None => self.count_attempt(codes).await,
+        }
     }
 
     /// Enters the step: sends a first code to the user's address and waits. The address is
@@ -196,14 +218,12 @@ impl Run<'_> {
             Ok(None) => return Ok(outcome("not_enrolled")),
             Err(down) => return Ok(down),
         };
-        let [login, codes] = self.user_keys(&user);
-        for keys in [&login, &codes] {
-            if let Some(locked) = self.locked_now(keys).await {
-                return Ok(locked);
-            }
+        let keys = self.code_keys(&user.identifier);
+        if let Some(locked) = self.locked_for_codes(&keys).await {
+            return Ok(locked);
         }
         let pending = pending_for(user.id, &address);
-        Ok(match self.send_code(channel, pending, &login).await? {
+        Ok(match self.send_code(channel, pending, &keys[0]).await? {
             Sending::Sent(pending) => {
                 self.session.local_code = Some(pending);
                 Exec::Wait
@@ -324,12 +344,12 @@ impl Run<'_> {
                 "no local code was sent".into(),
             )));
         };
-        let [login, codes] = self.user_keys(&user);
+        let keys = self.code_keys(&user.identifier);
         let action = accepted.public.get("action").and_then(Json::as_str);
         match (action, accepted.secrets.get("code")) {
-            (Some("resend"), None) => self.resend(channel, pending, [&login, &codes]).await,
+            (Some("resend"), None) => self.resend(channel, pending, &keys).await,
             (None, Some(code)) => self
-                .check_code(channel, pending, code, [&login, &codes])
+                .check_code(channel, pending, code, &keys)
                 .await
                 .map_err(Resumed::Fault),
             (Some(other), None) => Err(Resumed::Invalid(InputError::NotOffered(other.into()))),
@@ -341,20 +361,18 @@ impl Run<'_> {
         &mut self,
         channel: CodeChannel,
         pending: PendingCode,
-        [login, codes]: [&throttle::Keys; 2],
+        keys: &[throttle::Keys; 2],
     ) -> Result<Exec, Resumed> {
         if pending.sends >= self.engine.authenticators.codes.max_sends {
             return Err(Resumed::Invalid(InputError::ResendLimit));
         }
         // No code goes to an account locked since the first one was sent.
-        for keys in [login, codes] {
-            if let Some(locked) = self.locked_now(keys).await {
-                self.session.local_code = None;
-                return Ok(locked);
-            }
+        if let Some(locked) = self.locked_for_codes(keys).await {
+            self.session.local_code = None;
+            return Ok(locked);
         }
         match self
-            .send_code(channel, pending, login)
+            .send_code(channel, pending, &keys[0])
             .await
             .map_err(Resumed::Fault)?
         {
@@ -379,13 +397,9 @@ impl Run<'_> {
         channel: CodeChannel,
         mut pending: PendingCode,
         code: &Secret,
-        [login, keys]: [&throttle::Keys; 2],
+        keys: &[throttle::Keys; 2],
     ) -> Result<Exec, Fault> {
-        let stop = match self.locked_now(login).await {
-            Some(locked) => Some(locked),
-            None => self.count_attempt(keys).await?,
-        };
-        if let Some(stop) = stop {
+        if let Some(stop) = self.count_code_attempt(keys).await? {
             self.session.local_code = None;
             return Ok(stop);
         }
@@ -399,7 +413,7 @@ impl Run<'_> {
             }
             Verdict::Right => {
                 self.session.local_code = None;
-                if let Err(e) = throttle::succeeded(store, settings, keys).await {
+                if let Err(e) = throttle::succeeded(store, settings, &keys[1]).await {
                     return Ok(store_down(&e));
                 }
                 self.session.proofs.push(Proof::LocalCode {
@@ -410,7 +424,7 @@ impl Run<'_> {
             }
             Verdict::Wrong => {}
         }
-        let locked = match throttle::failed(store, settings, keys, now).await {
+        let locked = match throttle::failed(store, settings, &keys[1], now).await {
             Ok(locked) => locked,
             Err(e) => return Ok(store_down(&e)),
         };

@@ -435,11 +435,12 @@ impl Run<'_> {
     ) -> Result<Exec, Resumed> {
         // Locked for wrong passwords or for wrong codes: no code goes out either way.
         let user = self.proven_user().map_err(Resumed::Fault)?;
-        let codes = throttle::Keys::codes(&user.identifier, self.transient.client.ip);
-        for keys in [keys, &codes] {
-            if self.locked_now(keys).await.is_some() {
-                return Err(invalid(InputError::Locked));
-            }
+        if self
+            .locked_for_codes(&self.code_keys(&user.identifier))
+            .await
+            .is_some()
+        {
+            return Err(invalid(InputError::Locked));
         }
         match self
             .send_code(channel, code, keys)
