@@ -10,6 +10,7 @@ pub mod local_otp;
 pub mod passkey;
 mod redirect_step;
 pub mod register;
+mod register_address;
 pub mod session;
 mod steps;
 pub mod throttle;
